@@ -33,6 +33,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"version": {"print the version", runVersion},
+		"bench":   {"run a benchmark (herald bench -h lists them)", runBench},
 	}
 }
 
