@@ -2,11 +2,19 @@ package botframework
 
 import "encoding/json"
 
-// Attachment content types.
+// Attachment content types of the cards Teams renders.
 const (
-	ContentTypeAdaptiveCard = "application/vnd.microsoft.card.adaptive"
-	ContentTypeHeroCard     = "application/vnd.microsoft.card.hero"
-	ContentTypeThumbnail    = "application/vnd.microsoft.card.thumbnail"
+	ContentTypeAdaptiveCard  = "application/vnd.microsoft.card.adaptive"
+	ContentTypeHeroCard      = "application/vnd.microsoft.card.hero"
+	ContentTypeThumbnail     = "application/vnd.microsoft.card.thumbnail"
+	ContentTypeSigninCard    = "application/vnd.microsoft.card.signin"
+	ContentTypeOAuthCard     = "application/vnd.microsoft.card.oauth"
+	ContentTypeReceiptCard   = "application/vnd.microsoft.card.receipt"
+	ContentTypeAnimationCard = "application/vnd.microsoft.card.animation"
+	ContentTypeAudioCard     = "application/vnd.microsoft.card.audio"
+	ContentTypeVideoCard     = "application/vnd.microsoft.card.video"
+	ContentTypeO365Connector = "application/vnd.microsoft.teams.card.o365connector"
+	ContentTypeHTML          = "text/html"
 )
 
 // Attachment is a file or card attached to an activity. Content is kept as
@@ -55,7 +63,7 @@ type CardAction struct {
 
 // Attachment returns the hero card as an attachment.
 func (h HeroCard) Attachment() Attachment {
-	b, _ := json.Marshal(h)
+	b, _ := marshal(h)
 	return Attachment{ContentType: ContentTypeHeroCard, Content: b}
 }
 
@@ -78,6 +86,6 @@ func (a Attachment) HeroCard() (HeroCard, bool) {
 
 // StringValue returns a JSON string as a raw value, for CardAction.Value.
 func StringValue(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
+	b, _ := marshal(s)
 	return b
 }

@@ -26,8 +26,9 @@ const (
 	EventSoftDeleteMessage = "softDeleteMessage"
 )
 
-// ChannelData is the Teams channelData object. Members it does not model are
-// kept in Extra and written back on encode.
+// ChannelData is the Teams channelData object. Top-level members it does not
+// model are kept in Extra and written back on encode; the modelled nested
+// objects (tenant, team, channel, ...) keep only their modelled members.
 type ChannelData struct {
 	Tenant         *TenantInfo       `json:"tenant,omitempty"`
 	Team           *TeamInfo         `json:"team,omitempty"`
@@ -99,24 +100,38 @@ var channelDataKnown = map[string]bool{
 }
 
 // UnmarshalJSON decodes the modelled members and keeps the rest in Extra.
+// Member names match exactly: "Tenant" is not "tenant" and lands in Extra,
+// so a case variant can neither shadow nor be lost.
 func (c *ChannelData) UnmarshalJSON(data []byte) error {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
 		return err
 	}
+	if all == nil { // JSON null
+		return nil
+	}
+	known := make(map[string]json.RawMessage, len(all))
+	var extra map[string]json.RawMessage
+	for k, v := range all {
+		if channelDataKnown[k] {
+			known[k] = v
+			continue
+		}
+		if extra == nil {
+			extra = make(map[string]json.RawMessage)
+		}
+		extra[k] = v
+	}
+	b, err := json.Marshal(known)
+	if err != nil {
+		return err
+	}
 	var f channelDataFields
-	if err := json.Unmarshal(data, &f); err != nil {
+	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
 	*c = ChannelData(f)
-	for k, v := range all {
-		if !channelDataKnown[k] {
-			if c.Extra == nil {
-				c.Extra = make(map[string]json.RawMessage)
-			}
-			c.Extra[k] = v
-		}
-	}
+	c.Extra = extra
 	return nil
 }
 

@@ -134,6 +134,24 @@ type BatchFailedEntries struct {
 	FailedEntryResponses []BatchFailedEntry `json:"failedEntryResponses"`
 }
 
+// UnmarshalJSON also accepts "failedEntries", the member name the .NET SDK
+// reads.
+func (f *BatchFailedEntries) UnmarshalJSON(data []byte) error {
+	type plain BatchFailedEntries
+	var v struct {
+		plain
+		FailedEntries []BatchFailedEntry `json:"failedEntries"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*f = BatchFailedEntries(v.plain)
+	if f.FailedEntryResponses == nil {
+		f.FailedEntryResponses = v.FailedEntries
+	}
+	return nil
+}
+
 // ErrorResponse is the error body the Connector returns for 4xx and 5xx.
 type ErrorResponse struct {
 	Error ErrorBody `json:"error"`

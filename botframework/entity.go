@@ -51,7 +51,7 @@ func (e Entity) Raw() json.RawMessage {
 // NewEntity builds an entity from any value that marshals to a JSON object
 // with a "type" member.
 func NewEntity(v any) (Entity, error) {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return Entity{}, err
 	}
