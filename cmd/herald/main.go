@@ -32,8 +32,10 @@ type command struct {
 // commands lists every subcommand; each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {"print the version", runVersion},
-		"bench":   {"run a benchmark (herald bench -h lists them)", runBench},
+		"version":  {"print the version", runVersion},
+		"emulator": {"run a local Teams, Bot Framework and token endpoint", runEmulator},
+		"bench":    {"run a benchmark (herald bench -h lists them)", runBench},
+		"manifest": {"write the Teams app package (manifest and icons) to upload to Teams", runManifest},
 	}
 }
 
