@@ -54,7 +54,8 @@ var forbidden = map[string][]string{
 	"herald/botauth":      {"herald", "herald/emulator", "herald/server", "herald/sqlstore", "herald/cmd/"},
 	"herald/emulator":     {"herald", "herald/botauth", "herald/server", "herald/sqlstore", "herald/cmd/"},
 	"herald":              {"herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
-	"herald/api":          {"module"},
+	"herald/api":          {"herald/server", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
+	"herald/server":       {"herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
 	"herald/card":         {"herald", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/", "golang.org/x/", "modernc.org/"},
 	"herald/teamsapp":     {"herald", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/", "golang.org/x/", "modernc.org/"},
 }

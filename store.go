@@ -11,4 +11,5 @@ package herald
 type Store interface {
 	DirectoryStore
 	DeliveryStore
+	StatsStore
 }

@@ -15,7 +15,10 @@ type benchmark struct {
 
 // benchmarks lists the targets of `herald bench`; each lives in its own file.
 func benchmarks() map[string]benchmark {
-	return map[string]benchmark{}
+	return map[string]benchmark{
+		"inbound": {"verified activities per second through the bot endpoint", runBenchInbound},
+		"engine":  {"delivery throughput, pacing and memory of the engine", runBenchEngine},
+	}
 }
 
 func runBench(ctx context.Context, args []string, e *env) error {

@@ -21,6 +21,7 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	stdin  io.Reader // nil reads as empty
 }
 
 // command is one subcommand.
@@ -35,7 +36,14 @@ func commands() map[string]command {
 		"version":  {"print the version", runVersion},
 		"emulator": {"run a local Teams, Bot Framework and token endpoint", runEmulator},
 		"bench":    {"run a benchmark (herald bench -h lists them)", runBench},
+		"serve":    {"run the delivery engine and the bot endpoint", runServe},
+		"migrate":  {"create or upgrade the store's tables", runMigrate},
 		"manifest": {"write the Teams app package (manifest and icons) to upload to Teams", runManifest},
+
+		"send":          {"send a notification through Herald's API", runSend},
+		"notifications": {"list, show, cancel, retry and export notifications", runNotifications},
+		"directory":     {"list the users, teams and channels the bot can reach", runDirectory},
+		"completion":    {"print a shell completion script (bash, zsh, fish)", runCompletion},
 	}
 }
 
@@ -81,7 +89,7 @@ func printUsage(w io.Writer, cmds map[string]command) {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	err := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stdin: os.Stdin})
 	stop()
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return

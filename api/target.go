@@ -1,0 +1,64 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+
+	"herald"
+)
+
+// targetKinds are the prefixes ParseTargets hands to herald.ParseAudience.
+var targetKinds = []string{"user", "team", "channel", "reply", "tenant", "topic"}
+
+// ParseTargets turns targets as people write them into an audience: a
+// bare user identifier (a "29:" id, an Entra object id, a UPN or an
+// email), "team:<id or name>" (each member personally),
+// "channel:<team>/<channel>" (a post in the channel; "channel:<team>" is
+// its General channel), or any other kind herald.ParseAudience reads
+// (user:, reply:, tenant:, topic:). Errors wrap herald.ErrInvalid.
+func ParseTargets(targets ...string) (herald.Audience, error) {
+	var a herald.Audience
+	for _, t := range targets {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			return herald.Audience{}, fmt.Errorf("%w: empty target", herald.ErrInvalid)
+		}
+		if !hasKind(t) {
+			a.Users = append(a.Users, t)
+			continue
+		}
+		if strings.ContainsAny(t, ",\n\r") {
+			return herald.Audience{}, fmt.Errorf("%w: target %q: one target at a time", herald.ErrInvalid, t)
+		}
+		p, err := herald.ParseAudience(t)
+		if err != nil {
+			return herald.Audience{}, err
+		}
+		a.Users = append(a.Users, p.Users...)
+		a.Teams = append(a.Teams, p.Teams...)
+		a.Channels = append(a.Channels, p.Channels...)
+		a.Replies = append(a.Replies, p.Replies...)
+		a.Tenants = append(a.Tenants, p.Tenants...)
+		a.Topics = append(a.Topics, p.Topics...)
+	}
+	if err := a.Validate(); err != nil {
+		return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, err)
+	}
+	return a, nil
+}
+
+// hasKind reports whether t starts with one of targetKinds and a colon
+// (case-insensitive).
+func hasKind(t string) bool {
+	kind, _, ok := strings.Cut(t, ":")
+	if !ok {
+		return false
+	}
+	kind = strings.ToLower(strings.TrimSpace(kind))
+	for _, k := range targetKinds {
+		if kind == k {
+			return true
+		}
+	}
+	return false
+}

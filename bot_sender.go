@@ -1,0 +1,122 @@
+package herald
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"herald/botframework"
+)
+
+// Sender sends the bot's own messages (welcomes and command replies). The
+// default, NewConnectorSender, calls the Connector directly; a delivery
+// engine can take its place to add rate limiting and retries.
+type Sender interface {
+	// SendToConversation posts activity into a stored conversation and
+	// returns the new activity's id.
+	SendToConversation(ctx context.Context, conv Conversation, activity *botframework.Activity) (string, error)
+	// SendToUser posts activity into the user's personal chat, creating
+	// the chat if none is known. It refuses unreachable users with
+	// ErrUnreachable without calling Teams.
+	SendToUser(ctx context.Context, user User, activity *botframework.Activity) (string, error)
+}
+
+// connectorSender is the direct Sender.
+type connectorSender struct {
+	conn  *botframework.Connector
+	store DirectoryStore
+	bot   botframework.ChannelAccount
+}
+
+// NewConnectorSender returns a Sender that calls the Connector directly,
+// once per message, and keeps the directory true: it records new personal
+// conversation ids, marks users blocked on a 403 that says so, and forgets
+// a conversation id Teams no longer knows.
+func NewConnectorSender(conn *botframework.Connector, store DirectoryStore, bot botframework.ChannelAccount) Sender {
+	return &connectorSender{conn: conn, store: store, bot: bot}
+}
+
+// SendToConversation implements Sender.
+func (s *connectorSender) SendToConversation(ctx context.Context, conv Conversation, activity *botframework.Activity) (string, error) {
+	if conv.ServiceURL == "" {
+		return "", fmt.Errorf("send to conversation %s: no serviceUrl: %w", conv.ID, ErrUnreachable)
+	}
+	a := *activity
+	if a.Type == "" {
+		a.Type = botframework.TypeMessage
+	}
+	res, err := s.conn.Client(conv.ServiceURL).SendToConversation(ctx, conv.ID, &a)
+	if err != nil {
+		return "", fmt.Errorf("send to conversation: %w", err)
+	}
+	return res.ID, nil
+}
+
+// SendToUser implements Sender.
+func (s *connectorSender) SendToUser(ctx context.Context, u User, activity *botframework.Activity) (string, error) {
+	if !u.Reachable() {
+		return "", fmt.Errorf("send to user %s (blocked %v, uninstalled %v): %w", u.ID, u.Blocked, u.Uninstalled, ErrUnreachable)
+	}
+	svc := u.ServiceURL
+	if svc == "" && u.TenantID != "" {
+		if t, err := s.store.TenantGet(ctx, u.TenantID); err == nil {
+			svc = t.ServiceURL
+		} else if !errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("send to user: %w", err)
+		}
+	}
+	if svc == "" {
+		return "", fmt.Errorf("send to user %s: no serviceUrl known: %w", u.ID, ErrUnreachable)
+	}
+	cl := s.conn.Client(svc)
+	convID := u.ConversationID
+	if convID == "" {
+		if u.TenantID == "" {
+			return "", fmt.Errorf("send to user %s: no tenant known: %w", u.ID, ErrUnreachable)
+		}
+		id, err := cl.CreatePersonalConversation(ctx, s.bot, u.ID, u.TenantID)
+		if err != nil {
+			return "", s.failed(ctx, u, fmt.Errorf("send to user: %w", err))
+		}
+		convID = id
+		if err := s.store.UserSetConversation(ctx, u.ID, convID); err != nil {
+			return "", fmt.Errorf("send to user: %w", err)
+		}
+	}
+	a := *activity
+	if a.Type == "" {
+		a.Type = botframework.TypeMessage
+	}
+	res, err := cl.SendToConversation(ctx, convID, &a)
+	if err != nil {
+		return "", s.failed(ctx, u, fmt.Errorf("send to user: %w", err))
+	}
+	return res.ID, nil
+}
+
+// failed records what a failed send says about the user and returns err.
+func (s *connectorSender) failed(ctx context.Context, u User, err error) error {
+	var serr error
+	switch botframework.Classify(err).Reason {
+	case botframework.ReasonBlockedByUser:
+		serr = s.store.UserSetBlocked(ctx, u.ID, true)
+	case botframework.ReasonConversationNotFound:
+		serr = s.store.UserSetConversation(ctx, u.ID, "")
+	}
+	if serr != nil {
+		return errors.Join(err, serr)
+	}
+	return err
+}
+
+// SendToUser sends activity to a user of the directory (by id, Entra
+// object id, UPN or email) in their personal chat, through the bot's
+// Sender. Blocked and uninstalled users are refused with ErrUnreachable
+// before any call to Teams.
+func (b *Bot) SendToUser(ctx context.Context, user string, activity *botframework.Activity) (string, error) {
+	u, err := b.store.UserFind(ctx, "", user)
+	if err != nil {
+		return "", fmt.Errorf("send to user: %w", err)
+	}
+	return b.sender.SendToUser(ctx, u, activity)
+}

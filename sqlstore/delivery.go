@@ -1,0 +1,472 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"herald"
+)
+
+// Deliveries: notifications, per-recipient deliveries and message keys.
+// Bulk statements take their rows as one JSON parameter (json_each on
+// SQLite, json_to_recordset on PostgreSQL), so each has one fixed text and
+// is prepared once whatever the batch size.
+
+// txStmt returns query's statement for use inside tx: the one prepared
+// on the database (see warm) when there is one, else one prepared on tx.
+// It never prepares on the database itself, which on SQLite would wait for
+// the one connection tx holds.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, s.mapErr(fmt.Errorf("prepare: %w", err))
+	}
+	return st, nil
+}
+
+// warm prepares queries on the database, outside any transaction, so the
+// transactions that use them find them prepared.
+func (s *Store) warm(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if _, err := s.prepared(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// jsonElems returns a subquery selecting the elements of the JSON array
+// parameter p as text.
+func (s *Store) jsonElems(p string) string {
+	if s.dialect == DialectPostgres {
+		return `SELECT jsonb_array_elements_text(CAST(` + p + ` AS jsonb))`
+	}
+	return `SELECT value FROM json_each(` + p + `)`
+}
+
+// jsonInts is jsonElems for an array of integers.
+func (s *Store) jsonInts(p string) string {
+	if s.dialect == DialectPostgres {
+		return `SELECT CAST(jsonb_array_elements_text(CAST(` + p + ` AS jsonb)) AS BIGINT)`
+	}
+	return `SELECT value FROM json_each(` + p + `)`
+}
+
+// jsonRecords returns a FROM item named v reading the JSON array of
+// objects in parameter p, with the given columns ("name type").
+func (s *Store) jsonRecords(p string, cols ...string) string {
+	if s.dialect == DialectPostgres {
+		return `json_to_recordset(CAST(` + p + ` AS json)) AS v(` + strings.Join(cols, ", ") + `)`
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		name, _, _ := strings.Cut(c, " ")
+		sel[i] = fmt.Sprintf("value ->> '%s' AS %s", name, name)
+	}
+	return `(SELECT ` + strings.Join(sel, ", ") + ` FROM json_each(` + p + `)) AS v`
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("sqlstore: marshal: %v", err))
+	}
+	return string(b)
+}
+
+const notificationCols = `id, request, state, expanded, cursor, created_at, updated_at, completed_at`
+
+func scanNotification(r rowScanner) (herald.Notification, error) {
+	var n herald.Notification
+	var req string
+	var created, updated, completed int64
+	if err := r.Scan(&n.ID, &req, &n.State, &n.Expanded, &n.Cursor, &created, &updated, &completed); err != nil {
+		return herald.Notification{}, err
+	}
+	if err := json.Unmarshal([]byte(req), &n.Request); err != nil {
+		return herald.Notification{}, fmt.Errorf("decode notification %s: %w", n.ID, err)
+	}
+	n.CreatedAt, n.UpdatedAt, n.CompletedAt = fromMicros(created), fromMicros(updated), fromMicros(completed)
+	return n, nil
+}
+
+// NotificationCreate implements herald.DeliveryStore.
+func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification) (herald.Notification, bool, error) {
+	if n.ID == "" {
+		return herald.Notification{}, false, errors.New("notification create: empty id")
+	}
+	req, err := json.Marshal(n.Request)
+	if err != nil {
+		return herald.Notification{}, false, fmt.Errorf("notification create: %w", err)
+	}
+	var idem any
+	if n.Request.IdempotencyKey != "" {
+		idem = n.Request.IdempotencyKey
+	}
+	res, err := s.exec(ctx, `INSERT INTO notifications
+	(id, idempotency_key, msg_key, request, priority, at_least_once, state, expanded, cursor, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9)
+	ON CONFLICT DO NOTHING`,
+		n.ID, idem, n.Request.Key, string(req), string(n.Request.Priority), n.Request.AtLeastOnce,
+		string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt))
+	if err != nil {
+		return herald.Notification{}, false, fmt.Errorf("notification create: %w", s.mapErr(err))
+	}
+	if k, _ := res.RowsAffected(); k == 1 {
+		got, err := s.NotificationGet(ctx, n.ID)
+		return got, true, err
+	}
+	if n.Request.IdempotencyKey == "" {
+		return herald.Notification{}, false, fmt.Errorf("notification create: %w", herald.ErrConflict)
+	}
+	got, err := scanNotification(s.queryRow(ctx, `SELECT `+notificationCols+` FROM notifications WHERE idempotency_key = $1`, n.Request.IdempotencyKey))
+	if err != nil {
+		return herald.Notification{}, false, fmt.Errorf("notification create: %w", s.mapErr(err))
+	}
+	return got, false, nil
+}
+
+// NotificationGet implements herald.DeliveryStore.
+func (s *Store) NotificationGet(ctx context.Context, id string) (herald.Notification, error) {
+	n, err := scanNotification(s.queryRow(ctx, `SELECT `+notificationCols+` FROM notifications WHERE id = $1`, id))
+	if err != nil {
+		return herald.Notification{}, fmt.Errorf("notification get: %w", s.mapErr(err))
+	}
+	return n, nil
+}
+
+// NotificationList implements herald.DeliveryStore.
+func (s *Store) NotificationList(ctx context.Context, p herald.NotificationListParams) ([]herald.Notification, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	states := make([]string, len(p.States))
+	for i, st := range p.States {
+		states[i] = string(st)
+	}
+	rows, err := s.query(ctx, `SELECT `+notificationCols+` FROM notifications
+	WHERE id > $1 AND ($2 = 0 OR state IN (`+s.jsonElems("$3")+`))
+	ORDER BY id LIMIT $4`, p.After, len(states), mustJSON(states), limit)
+	if err != nil {
+		return nil, fmt.Errorf("notification list: %w", s.mapErr(err))
+	}
+	out, err := collect(rows, scanNotification)
+	if err != nil {
+		return nil, fmt.Errorf("notification list: %w", s.mapErr(err))
+	}
+	return out, nil
+}
+
+// NotificationSetState implements herald.DeliveryStore.
+func (s *Store) NotificationSetState(ctx context.Context, p herald.NotificationSetStateParams) (bool, error) {
+	from := make([]string, len(p.From))
+	for i, st := range p.From {
+		from[i] = string(st)
+	}
+	if len(from) == 0 {
+		from = []string{string(herald.NotificationScheduled), string(herald.NotificationExpanding), string(herald.NotificationSending)}
+	}
+	completed := int64(0)
+	if p.To.Final() {
+		completed = toMicros(p.Now)
+	}
+	res, err := s.exec(ctx, `UPDATE notifications SET state = $2, expanded = (expanded OR $3), updated_at = $4,
+	completed_at = $5 WHERE id = $1 AND state IN (`+s.jsonElems("$6")+`)`,
+		p.ID, string(p.To), p.Expanded, toMicros(p.Now), completed, mustJSON(from))
+	if err != nil {
+		return false, fmt.Errorf("notification set state: %w", s.mapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("notification set state: %w", s.mapErr(err))
+	}
+	if n == 0 {
+		if _, err := s.NotificationGet(ctx, p.ID); err != nil {
+			return false, err
+		}
+	}
+	return n > 0, nil
+}
+
+// NotificationFinish implements herald.DeliveryStore.
+func (s *Store) NotificationFinish(ctx context.Context, id string, now time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE notifications SET state = 'completed', completed_at = $2, updated_at = $2
+	WHERE id = $1 AND state = 'sending' AND expanded
+	AND NOT EXISTS (SELECT 1 FROM deliveries WHERE notification_id = $1 AND state = 'pending')
+	AND NOT EXISTS (SELECT 1 FROM deliveries WHERE notification_id = $1 AND state = 'sending')`, id, toMicros(now))
+	if err != nil {
+		return false, fmt.Errorf("notification finish: %w", s.mapErr(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("notification finish: %w", s.mapErr(err))
+	}
+	return n > 0, nil
+}
+
+// NotificationCounts implements herald.DeliveryStore.
+func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Counts, map[string]int, error) {
+	var c herald.Counts
+	rows, err := s.query(ctx, `SELECT state, count(*) FROM deliveries WHERE notification_id = $1 GROUP BY state`, id)
+	if err != nil {
+		return c, nil, fmt.Errorf("notification counts: %w", s.mapErr(err))
+	}
+	type kv struct {
+		k string
+		n int
+	}
+	scan := func(r rowScanner) (kv, error) {
+		var v kv
+		return v, r.Scan(&v.k, &v.n)
+	}
+	byState, err := collect(rows, scan)
+	if err != nil {
+		return c, nil, fmt.Errorf("notification counts: %w", s.mapErr(err))
+	}
+	for _, v := range byState {
+		c.Add(herald.DeliveryState(v.k), v.n)
+	}
+	open := map[string]int{}
+	if c.Open() == 0 {
+		return c, open, nil
+	}
+	rows, err = s.query(ctx, `SELECT tenant_id, count(*) FROM deliveries
+	WHERE notification_id = $1 AND state IN ('pending', 'sending') GROUP BY tenant_id`, id)
+	if err != nil {
+		return c, nil, fmt.Errorf("notification counts: %w", s.mapErr(err))
+	}
+	byTenant, err := collect(rows, scan)
+	if err != nil {
+		return c, nil, fmt.Errorf("notification counts: %w", s.mapErr(err))
+	}
+	for _, v := range byTenant {
+		open[v.k] = v.n
+	}
+	return c, open, nil
+}
+
+const deliveryCols = `id, notification_id, recipient, kind, user_id, tenant_id, team_id, channel_id,
+	conversation_id, service_url, reply_to_id, name, given_name, email, variables, state, reason, error,
+	attempts, throttles, next_at, activity_id, updated, created_at, updated_at, delivered_at`
+
+func scanDelivery(r rowScanner) (herald.Delivery, error) {
+	var d herald.Delivery
+	var vars string
+	var next, created, updated, delivered int64
+	err := r.Scan(&d.ID, &d.NotificationID, &d.Recipient, &d.Kind, &d.UserID, &d.TenantID, &d.TeamID, &d.ChannelID,
+		&d.ConversationID, &d.ServiceURL, &d.ReplyToID, &d.Name, &d.GivenName, &d.Email, &vars, &d.State, &d.Reason, &d.Error,
+		&d.Attempts, &d.Throttles, &next, &d.ActivityID, &d.Updated, &created, &updated, &delivered)
+	if err != nil {
+		return herald.Delivery{}, err
+	}
+	if vars != "" {
+		if err := json.Unmarshal([]byte(vars), &d.Variables); err != nil {
+			return herald.Delivery{}, fmt.Errorf("decode delivery %d variables: %w", d.ID, err)
+		}
+	}
+	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(updated), fromMicros(delivered)
+	return d, nil
+}
+
+// DeliveryList implements herald.DeliveryStore.
+func (s *Store) DeliveryList(ctx context.Context, p herald.DeliveryListParams) ([]herald.Delivery, error) {
+	limit := p.Page.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	states := make([]string, len(p.Filter.States))
+	for i, st := range p.Filter.States {
+		states[i] = string(st)
+	}
+	rows, err := s.query(ctx, `SELECT `+deliveryCols+` FROM deliveries
+	WHERE notification_id = $1 AND id > $2
+	AND ($3 = 0 OR state IN (`+s.jsonElems("$4")+`)) AND ($5 = '' OR reason = $5)
+	ORDER BY id LIMIT $6`, p.NotificationID, p.Page.After, len(states), mustJSON(states), string(p.Filter.Reason), limit)
+	if err != nil {
+		return nil, fmt.Errorf("delivery list: %w", s.mapErr(err))
+	}
+	out, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("delivery list: %w", s.mapErr(err))
+	}
+	return out, nil
+}
+
+// DeliveryDue implements herald.DeliveryStore.
+func (s *Store) DeliveryDue(ctx context.Context, p herald.DeliveryDueParams) ([]herald.Delivery, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.query(ctx, `SELECT `+deliveryCols+` FROM deliveries
+	WHERE notification_id = $1 AND tenant_id = $2 AND state = 'pending' AND id > $3 AND next_at <= $4
+	ORDER BY id LIMIT $5`, p.NotificationID, p.TenantID, p.AfterID, toMicros(p.Now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("delivery due: %w", s.mapErr(err))
+	}
+	out, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("delivery due: %w", s.mapErr(err))
+	}
+	return out, nil
+}
+
+// DeliveryNextDue implements herald.DeliveryStore.
+func (s *Store) DeliveryNextDue(ctx context.Context, notificationID, tenantID string) (time.Time, bool, error) {
+	var n int
+	var next sql.NullInt64
+	err := s.queryRow(ctx, `SELECT count(*), min(next_at) FROM deliveries
+	WHERE notification_id = $1 AND tenant_id = $2 AND state = 'pending'`, notificationID, tenantID).Scan(&n, &next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("delivery next due: %w", s.mapErr(err))
+	}
+	if n == 0 {
+		return time.Time{}, false, nil
+	}
+	return fromMicros(next.Int64), true, nil
+}
+
+// DeliveryTenants implements herald.DeliveryStore.
+func (s *Store) DeliveryTenants(ctx context.Context, notificationID string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT DISTINCT tenant_id FROM deliveries WHERE notification_id = $1 AND state = 'pending'`, notificationID)
+	if err != nil {
+		return nil, fmt.Errorf("delivery tenants: %w", s.mapErr(err))
+	}
+	out, err := collect(rows, func(r rowScanner) (string, error) {
+		var t string
+		return t, r.Scan(&t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery tenants: %w", s.mapErr(err))
+	}
+	return out, nil
+}
+
+// DeliveryCancel implements herald.DeliveryStore.
+func (s *Store) DeliveryCancel(ctx context.Context, notificationID string, now time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM notifications WHERE id = $1`, notificationID).Scan(&state)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if herald.NotificationState(state).Final() {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', reason = 'cancelled', updated_at = $2
+		WHERE notification_id = $1 AND state = 'pending'`, notificationID, toMicros(now))
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return s.mapErr(err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE notifications SET state = 'cancelled', updated_at = $2, completed_at = $2
+		WHERE id = $1`, notificationID, toMicros(now))
+		return s.mapErr(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delivery cancel: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeliveryRetry implements herald.DeliveryStore.
+func (s *Store) DeliveryRetry(ctx context.Context, p herald.DeliveryRetryParams) (int, error) {
+	var states []string
+	for _, st := range p.States {
+		if st == herald.DeliveryFailed || st == herald.DeliveryUncertain {
+			states = append(states, string(st))
+		}
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM notifications WHERE id = $1`, p.NotificationID).Scan(&state)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if herald.NotificationState(state) == herald.NotificationCancelled {
+			return fmt.Errorf("notification is cancelled: %w", herald.ErrConflict)
+		}
+		if len(states) == 0 {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reason = '', error = '', attempts = 0,
+		throttles = 0, next_at = 0, node = '', updated_at = $2
+		WHERE notification_id = $1 AND state IN (`+s.jsonElems("$3")+`)`, p.NotificationID, toMicros(p.Now), mustJSON(states))
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return s.mapErr(err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE notifications SET state = 'sending', completed_at = 0, updated_at = $2
+		WHERE id = $1 AND state = 'completed'`, p.NotificationID, toMicros(p.Now))
+		return s.mapErr(err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delivery retry: %w", err)
+	}
+	return int(n), nil
+}
+
+// MessageFind implements herald.DeliveryStore.
+func (s *Store) MessageFind(ctx context.Context, key, target string) (herald.MessageRef, error) {
+	m, err := scanMessage(s.queryRow(ctx, `SELECT `+messageCols+` FROM message_keys WHERE msg_key = $1 AND target = $2`, key, target))
+	if err != nil {
+		return herald.MessageRef{}, fmt.Errorf("message find: %w", s.mapErr(err))
+	}
+	return m, nil
+}
+
+// MessageList implements herald.DeliveryStore.
+func (s *Store) MessageList(ctx context.Context, key string) ([]herald.MessageRef, error) {
+	rows, err := s.query(ctx, `SELECT `+messageCols+` FROM message_keys WHERE msg_key = $1 AND kind = 'channel' ORDER BY target`, key)
+	if err != nil {
+		return nil, fmt.Errorf("message list: %w", s.mapErr(err))
+	}
+	out, err := collect(rows, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("message list: %w", s.mapErr(err))
+	}
+	return out, nil
+}
+
+const messageCols = `msg_key, target, kind, conversation_id, activity_id, tenant_id, team_id, channel_id,
+	service_url, notification_id, updated_at`
+
+func scanMessage(r rowScanner) (herald.MessageRef, error) {
+	var m herald.MessageRef
+	var updated int64
+	err := r.Scan(&m.Key, &m.Target, &m.Kind, &m.ConversationID, &m.ActivityID, &m.TenantID, &m.TeamID, &m.ChannelID,
+		&m.ServiceURL, &m.NotificationID, &updated)
+	m.UpdatedAt = fromMicros(updated)
+	return m, err
+}
