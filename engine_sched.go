@@ -105,6 +105,7 @@ type tenantQ struct {
 	state     int
 	wakeAt    int64
 	sidx      int // index in the sleeping heap
+	turn      int // items taken in the current turn
 }
 
 func (t *tenantQ) queued() int { return t.high.len() + t.low.len() }
@@ -137,6 +138,7 @@ type scheduler struct {
 	now      func() time.Time
 	tenants  map[string]*tenantQ
 	ring     []*tenantQ // ready tenants, in turn order
+	cur      *tenantQ   // the tenant whose turn goes on (ready, not in ring)
 	sleeping sleepHeap
 	ids      map[int64]*item
 	nHigh    int
@@ -146,8 +148,13 @@ type scheduler struct {
 }
 
 // maxTries bounds how many conversation-blocked items one pick examines
-// in a tenant before moving on.
-const maxTries = 64
+// in a tenant before moving on. A tenant's turn lasts up to turnItems
+// items: consecutive deliveries of one tenant are neighbours in the store,
+// so their state changes share pages (SQLite writes whole pages).
+const (
+	maxTries  = 64
+	turnItems = 16
+)
 
 func newScheduler(p *pacer, now func() time.Time) *scheduler {
 	return &scheduler{
@@ -291,6 +298,11 @@ func (s *scheduler) pickLocked(now int64) *item {
 		s.scheduleLocked(tq, now)
 	}
 	if s.nHigh > 0 {
+		if tq := s.cur; tq != nil {
+			s.cur = nil
+			tq.turn = 0
+			s.ring = append(s.ring, tq)
+		}
 		for i, tq := range s.ring {
 			if tq.high.len() == 0 {
 				continue
@@ -300,6 +312,12 @@ func (s *scheduler) pickLocked(now int64) *item {
 				return it
 			}
 			break
+		}
+	}
+	if tq := s.cur; tq != nil && s.nHigh == 0 {
+		s.cur = nil
+		if it := s.tryTenantLocked(tq, now); it != nil {
+			return it
 		}
 	}
 	for n := len(s.ring); n > 0 && len(s.ring) > 0; n-- {
@@ -349,6 +367,13 @@ func (s *scheduler) tryTenantLocked(tq *tenantQ, now int64) *item {
 		it := q.pop()
 		w := s.pacer.tryReserve(tq.id, it.conv, now)
 		if w == 0 {
+			tq.turn++
+			if tq.turn < turnItems && tq.queued() > 0 {
+				tq.state = tqReady
+				s.cur = tq
+				return it
+			}
+			tq.turn = 0
 			s.scheduleLocked(tq, now)
 			return it
 		}

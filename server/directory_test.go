@@ -179,6 +179,15 @@ func TestDirectory(t *testing.T) {
 		if diff := cmp.Diff([]string{"General", "Papers"}, names); diff != "" {
 			t.Errorf("channels (-want +got):\n%s", diff)
 		}
+		// A name with a slash, escaped, is one path segment.
+		if _, err := b.store.TeamUpsert(b.ctx, herald.TeamUpsertParams{ID: "19:rd@thread.tacv2", TenantID: b.tenant, Name: "R/D Lab"}); err != nil {
+			t.Fatal(err)
+		}
+		var rd api.Team
+		b.get("/v1/teams/"+url.PathEscape("R/D Lab")).mustStatus(t, http.StatusOK).decode(t, &rd)
+		if rd.ID != "19:rd@thread.tacv2" {
+			t.Errorf("R/D Lab = %+v", rd)
+		}
 		b.get("/v1/teams/Nope").mustStatus(t, http.StatusNotFound)
 		b.get("/v1/teams/Nope/channels").mustStatus(t, http.StatusNotFound)
 		b.get("/v1/teams?limit=-1").mustStatus(t, http.StatusBadRequest)

@@ -156,6 +156,7 @@ func (s *Server) wrap(rt route) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
+		rec.Header().Set("X-Content-Type-Options", "nosniff")
 		defer func() { s.metrics.countRequest(label, rec.status) }()
 		defer func() {
 			if p := recover(); p != nil {
@@ -231,6 +232,7 @@ type recorder struct {
 	wrote  bool
 }
 
+// WriteHeader records the first status.
 func (r *recorder) WriteHeader(code int) {
 	if !r.wrote {
 		r.status, r.wrote = code, true
@@ -238,6 +240,7 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write records an implicit 200.
 func (r *recorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.status, r.wrote = http.StatusOK, true

@@ -83,6 +83,7 @@ type engineBenchFlags struct {
 	channelPosts     int
 	memoryRecipients int
 	parts            string
+	throughputPacing bool
 	cpuProfile       string
 	// memory child mode (internal)
 	child, childStore, childEmulator string
@@ -100,6 +101,7 @@ func runBenchEngine(ctx context.Context, args []string, e *env) error {
 	fs.IntVar(&f.pacingRecipients, "pacing-recipients", 3000, "recipients in one tenant for the pacing run")
 	fs.IntVar(&f.channelPosts, "channel-posts", 200, "posts into one channel for the pacing run")
 	fs.IntVar(&f.memoryRecipients, "memory-recipients", 1_000_000, "recipients of the memory run")
+	fs.BoolVar(&f.throughputPacing, "throughput-pacing", false, "apply Herald's pacing in the throughput part too (the emulator's limits are off there, and the baseline does not pace)")
 	fs.StringVar(&f.parts, "parts", "throughput,pacing,memory", "parts to run")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput part's engine run to this file")
 	fs.StringVar(&f.child, "memory-child", "", "internal: run the memory part's engine with this many recipients")
@@ -390,7 +392,7 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 	}
 	fmt.Fprintf(progress, "throughput %s: baseline %.0f/s\n", st.Dialect(), float64(len(users))/baseline.Seconds())
 
-	eng, err := newBenchEngine(st, w, herald.Limits{Disabled: os.Getenv("HERALD_BENCH_NOPACING") != ""}, f.concurrency, slog.New(slog.DiscardHandler))
+	eng, err := newBenchEngine(st, w, herald.Limits{Disabled: !f.throughputPacing}, f.concurrency, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}

@@ -287,33 +287,21 @@ func notificationsExport(ctx context.Context, args []string, e *env) error {
 // on stdout. A completed notification is a success, failures included; a
 // cancelled one is an error.
 func waitAndReport(ctx context.Context, c *api.Client, base, id string, e *env) error {
-	tty := isTerminal(e.stderr)
-	last := ""
+	p := &progress{w: e.stderr, tty: isTerminal(e.stderr)}
 	var n api.Notification
 	for {
 		got, err := c.WaitNotification(ctx, id, time.Second)
 		if err != nil {
-			if tty && last != "" {
-				fmt.Fprintln(e.stderr)
-			}
+			p.end()
 			return apiError(base, err)
 		}
 		n = got
-		line := progressLine(n)
-		switch {
-		case tty:
-			fmt.Fprintf(e.stderr, "\r%s\x1b[K", line)
-		case line != last:
-			fmt.Fprintln(e.stderr, line)
-		}
-		last = line
+		p.draw(progressLine(n))
 		if n.State.Final() {
 			break
 		}
 	}
-	if tty {
-		fmt.Fprintln(e.stderr)
-	}
+	p.end()
 	fmt.Fprintf(e.stdout, "%s %s: %s\n", n.ID, n.State, countsLine(n.Counts))
 	if err := printFailures(ctx, c, base, n, e.stdout); err != nil {
 		return err
@@ -322,6 +310,32 @@ func waitAndReport(ctx context.Context, c *api.Client, base, id string, e *env) 
 		return fmt.Errorf("notification %s was cancelled", n.ID)
 	}
 	return nil
+}
+
+// progress draws progress lines: on a terminal one line redrawn in place
+// (\r, then erase to the end of the line), elsewhere a line per change.
+type progress struct {
+	w    io.Writer
+	tty  bool
+	last string
+}
+
+func (p *progress) draw(line string) {
+	switch {
+	case p.tty:
+		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+	case line != p.last:
+		fmt.Fprintln(p.w, line)
+	}
+	p.last = line
+}
+
+// end finishes the redrawn line on a terminal.
+func (p *progress) end() {
+	if p.tty && p.last != "" {
+		fmt.Fprintln(p.w)
+		p.last = ""
+	}
 }
 
 // maxFailuresShown bounds the failures waitAndReport lists.

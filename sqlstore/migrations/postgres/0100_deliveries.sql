@@ -48,9 +48,12 @@ CREATE TABLE deliveries (
     delivered_at    BIGINT NOT NULL DEFAULT 0,
     UNIQUE (notification_id, recipient)
 );
-CREATE INDEX deliveries_due ON deliveries (notification_id, tenant_id, state, id);
-CREATE INDEX deliveries_state ON deliveries (notification_id, state, id);
-CREATE INDEX deliveries_sending ON deliveries (node, updated_at) WHERE state = 'sending';
+-- Indexes are chosen so that a delivery's life (pending → sending → final)
+-- touches few index entries: the first index never changes after insert;
+-- the partial ones hold only the deliveries waiting or in flight.
+CREATE INDEX deliveries_notification ON deliveries (notification_id, id);
+CREATE INDEX deliveries_pending ON deliveries (notification_id, tenant_id, id) WHERE state = 'pending';
+CREATE INDEX deliveries_sending ON deliveries (notification_id) WHERE state = 'sending';
 
 CREATE TABLE message_keys (
     msg_key         TEXT NOT NULL,

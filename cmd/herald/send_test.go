@@ -1,0 +1,132 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"herald"
+	"herald/api"
+)
+
+func TestSendCommand(t *testing.T) {
+	t.Parallel()
+	w := newAPIWorld(t)
+	alice, bob, carol := w.user("Alice Cli"), w.user("Bob Cli"), w.user("Carol Cli")
+
+	t.Run("text flag", func(t *testing.T) {
+		r := w.run("", nil, "send", "--to", alice.Email, "--text", "Deploy finished").ok(t)
+		id := strings.TrimSpace(r.stdout)
+		if !strings.HasPrefix(id, "n_") || strings.Contains(id, "\n") {
+			t.Fatalf("stdout = %q, want the id", r.stdout)
+		}
+		w.waitFor(id)
+		if got := w.texts(alice.conv); len(got) != 1 || got[0] != "Deploy finished" {
+			t.Fatalf("alice got %q", got)
+		}
+	})
+	t.Run("stdin, title, wait", func(t *testing.T) {
+		r := w.run("All green\n", nil, "send", "--to", bob.UPN, "--title", "Build 42", "--topic", "builds", "--wait").ok(t)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 2 || !strings.HasSuffix(lines[1], "completed: 1 delivered") {
+			t.Fatalf("stdout = %q", r.stdout)
+		}
+		if !strings.Contains(r.stderr, "[####################] 100%  1/1  1 delivered  completed") || strings.Contains(r.stderr, "\r") {
+			t.Fatalf("progress on stderr = %q", r.stderr)
+		}
+		if got := w.texts(bob.conv); len(got) != 1 || got[0] != "**Build 42**\n\nAll green" {
+			t.Fatalf("bob got %q", got)
+		}
+	})
+	t.Run("failures are reported, exit 0", func(t *testing.T) {
+		if err := w.emu.SetBlocked(carol.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		r := w.run("", nil, "send", "--to", carol.ID, "--to", alice.AADObjectID, "--to", "ghost@nowhere.example",
+			"--text", "hi {{givenName}}", "--wait").ok(t)
+		for _, want := range []string{"completed: 1 delivered, 1 failed, 1 skipped", "failed", carol.Email, "blocked-by-user"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+			}
+		}
+	})
+	t.Run("structured with warnings", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "n.json")
+		if err := os.WriteFile(file, []byte(`{"title":"Deploy failed","details":"step 3"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := w.run("", nil, "send", "--to", alice.Email, "--structured", file, "--topic", "deploys").ok(t)
+		if !strings.Contains(r.stderr, "warning: content.structured.actor: say who or what did it") {
+			t.Fatalf("stderr = %q", r.stderr)
+		}
+		r = w.run("", nil, "send", "--to", alice.Email, "--structured", file, "--topic", "deploys", "--strict")
+		if r.err == nil || !strings.Contains(r.err.Error(), "HTTP 422 lint") || !strings.Contains(r.err.Error(), "missing: content.structured.subject") {
+			t.Fatalf("strict: %v", r.err)
+		}
+	})
+	t.Run("adaptive card from stdin, json", func(t *testing.T) {
+		card := `{"type":"AdaptiveCard","version":"1.5","body":[{"type":"TextBlock","text":"card"}]}`
+		r := w.run(card, nil, "send", "--to", alice.Email, "--card", "-", "--json").ok(t)
+		var n api.Notification
+		if err := jsonUnmarshal(r.stdout, &n); err != nil || len(n.Request.Content.Attachments) != 1 {
+			t.Fatalf("json output %q: %v", r.stdout, err)
+		}
+	})
+	t.Run("errors are one line", func(t *testing.T) {
+		tests := []struct {
+			name    string
+			stdin   string
+			environ map[string]string
+			args    []string
+			want    string
+		}{
+			{"no target", "", nil, []string{"send", "--text", "x"}, "at least one --to"},
+			{"two contents", "", nil, []string{"send", "--to", "a", "--text", "x", "--card", "f"}, "one of --text"},
+			{"nothing to send", "", nil, []string{"send", "--to", "a"}, "nothing to send"},
+			{"bad var", "", nil, []string{"send", "--to", "a", "--text", "x", "--var", "novalue"}, "name=value"},
+			{"bad send-at", "", nil, []string{"send", "--to", "a", "--text", "x", "--send-at", "soon"}, "RFC 3339"},
+			{"bad target", "", nil, []string{"send", "--to", "channel:/x", "--text", "x"}, "--to"},
+			{"stray argument", "", nil, []string{"send", "--to", "a", "hello"}, "unexpected argument"},
+			{"missing file", "", nil, []string{"send", "--to", "a", "--structured", "/nonexistent/n.json"}, "no such file"},
+			{"no key", "", map[string]string{"HERALD_API_KEY": ""}, []string{"send", "--to", "a", "--text", "x"}, "HERALD_API_KEY"},
+			{"wrong key", "", map[string]string{"HERALD_API_KEY": "wrong-key-0123456789abc"}, []string{"send", "--to", "a", "--text", "x"}, "HTTP 401"},
+			{"unreachable", "", map[string]string{"HERALD_URL": "http://127.0.0.1:1"}, []string{"send", "--to", "a", "--text", "x"}, "cannot reach herald"},
+			{"bad url", "", nil, []string{"send", "--url", "ftp://x", "--to", "a", "--text", "x"}, "--url"},
+			{"refused", `{"type":"AdaptiveCard","version":"2.0"}`, nil, []string{"send", "--to", alice.Email, "--card", "-"},
+				"HTTP 400 invalid): content.adaptiveCard.version"},
+		}
+		for _, tt := range tests {
+			r := w.run(tt.stdin, tt.environ, tt.args...)
+			if r.err == nil || !strings.Contains(r.err.Error(), tt.want) || strings.Contains(r.err.Error(), "\n") {
+				t.Errorf("%s: err = %v, want one line containing %q", tt.name, r.err, tt.want)
+			}
+		}
+	})
+}
+
+func TestSendRequest(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	e := &env{getenv: func(string) string { return "" }}
+	f := &sendFlags{to: multiFlag{"alice@contoso.com", "team:Eng", "channel:Eng/Ops"}, text: "x *y*", title: "T",
+		format: "plain", vars: multiFlag{"build=42", "env=prod=eu"}, sendAt: "90m", priority: "high", critical: true}
+	req, err := f.request(e, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := api.NotificationRequest{
+		Audience: herald.Audience{Users: []string{"alice@contoso.com"}, Teams: []string{"Eng"},
+			Channels: []herald.ChannelTarget{{Team: "Eng", Channel: "Ops"}}},
+		Content: api.Content{Text: "T\n\nx *y*", TextFormat: "plain"},
+		Title:   "T", Critical: true, Priority: herald.PriorityHigh,
+		SendAt:    now.Add(90 * time.Minute),
+		Variables: map[string]string{"build": "42", "env": "prod=eu"},
+	}
+	if diff := cmp.Diff(want, req); diff != "" {
+		t.Fatalf("request (-want +got):\n%s", diff)
+	}
+}
