@@ -174,3 +174,29 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("token of a retired key: %d", r.status)
 	}
 }
+
+func TestStagedKeyRotation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	k1 := b.em.Keys().Current
+	staged := b.em.StageNextKey()
+	if staged.Current != k1 || staged.Next == "" || staged.Next == k1 {
+		t.Fatalf("after staging: %+v (current %s)", staged, k1)
+	}
+	if !contains(staged.Published, staged.Next) {
+		t.Fatalf("staged key %s not published: %v", staged.Next, staged.Published)
+	}
+	rotated := b.em.RotateKeys(false)
+	if rotated.Current != staged.Next || rotated.Next != "" || !contains(rotated.Published, k1) {
+		t.Fatalf("rotation did not promote the staged key: %+v (staged %s)", rotated, staged.Next)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

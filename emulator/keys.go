@@ -88,6 +88,7 @@ func (k *signingKey) sign(claims jwt.MapClaims) string {
 type keyring struct {
 	mu         sync.RWMutex
 	current    *signingKey
+	next       *signingKey // published ahead of use; the next rotation signs with it
 	previous   []*signingKey
 	unendorsed *signingKey
 	impostor   *signingKey // not published; made on first use
@@ -103,11 +104,16 @@ func (kr *keyring) signer() *signingKey {
 	return kr.current
 }
 
-// published returns every key of the JWKS, the current one first.
+// published returns every key of the JWKS, the current one first, then a
+// staged next key, the previous ones and the unendorsed one.
 func (kr *keyring) published() []*signingKey {
 	kr.mu.RLock()
 	defer kr.mu.RUnlock()
-	out := append([]*signingKey{kr.current}, kr.previous...)
+	out := []*signingKey{kr.current}
+	if kr.next != nil {
+		out = append(out, kr.next)
+	}
+	out = append(out, kr.previous...)
 	return append(out, kr.unendorsed)
 }
 
@@ -120,10 +126,26 @@ func (kr *keyring) lookup(kid string) *signingKey {
 	return nil
 }
 
-// rotate makes a new current key. The old one stays published (up to
-// keyHistory keys) unless retire is set.
-func (kr *keyring) rotate(retire bool) {
+// stage publishes a new key without signing with it yet, as Microsoft
+// publishes keys ahead of use; the next rotate promotes it.
+func (kr *keyring) stage() {
 	k := newSigningKey("msteams")
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	kr.next = k
+}
+
+// rotate makes a new current key: the staged one if there is one, else a
+// fresh key. The old one stays published (up to keyHistory keys) unless
+// retire is set.
+func (kr *keyring) rotate(retire bool) {
+	kr.mu.Lock()
+	k := kr.next
+	kr.next = nil
+	kr.mu.Unlock()
+	if k == nil {
+		k = newSigningKey("msteams")
+	}
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	if retire {
@@ -159,6 +181,8 @@ func (kr *keyring) impostorKey() *signingKey {
 type KeyInfo struct {
 	// Current is the kid that signs new tokens.
 	Current string `json:"current"`
+	// Next is the kid published ahead of use, if one is staged.
+	Next string `json:"next,omitempty"`
 	// Published lists every kid in the JWKS, Current first.
 	Published []string `json:"published"`
 }
@@ -166,6 +190,11 @@ type KeyInfo struct {
 func (kr *keyring) info() KeyInfo {
 	ks := kr.published()
 	info := KeyInfo{Current: ks[0].kid}
+	kr.mu.RLock()
+	if kr.next != nil {
+		info.Next = kr.next.kid
+	}
+	kr.mu.RUnlock()
 	for _, k := range ks {
 		info.Published = append(info.Published, k.kid)
 	}
@@ -177,6 +206,15 @@ func (kr *keyring) info() KeyInfo {
 // is set, which removes them at once.
 func (e *Emulator) RotateKeys(retireOld bool) KeyInfo {
 	e.keys.rotate(retireOld)
+	e.notify()
+	return e.keys.info()
+}
+
+// StageNextKey publishes a new signing key in the JWKS without signing with
+// it, the way Microsoft publishes keys before using them: a bot that fetches
+// the keys afterwards already knows the key the next RotateKeys switches to.
+func (e *Emulator) StageNextKey() KeyInfo {
+	e.keys.stage()
 	e.notify()
 	return e.keys.info()
 }

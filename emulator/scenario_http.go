@@ -267,9 +267,16 @@ func (e *Emulator) hKeys(*http.Request) (int, any, error) { return http.StatusOK
 func (e *Emulator) hRotateKeys(r *http.Request) (int, any, error) {
 	var s struct {
 		RetireOld bool `json:"retireOld"`
+		Stage     bool `json:"stage"`
 	}
 	if err := decodeBody(r, &s); err != nil {
 		return 0, nil, err
+	}
+	if s.Stage {
+		if s.RetireOld {
+			return 0, nil, invalid("stage", "stage and retireOld exclude each other")
+		}
+		return http.StatusOK, e.StageNextKey(), nil
 	}
 	return http.StatusOK, e.RotateKeys(s.RetireOld), nil
 }
