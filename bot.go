@@ -51,8 +51,9 @@ type BotConfig struct {
 	Connector *botframework.Connector
 	// Store is the directory. Required.
 	Store DirectoryStore
-	// Sender sends welcomes and command replies. Default: directly through
-	// Connector (see NewConnectorSender).
+	// Sender sends welcomes, command replies and follow-up answers.
+	// Default: directly through Connector (see NewConnectorSender);
+	// NewEngineSender sends welcomes through the delivery engine.
 	Sender Sender
 	// Logger receives one line per refused request and per failed task.
 	// Default: discard.
@@ -83,9 +84,19 @@ type BotConfig struct {
 	// TaskLease is how long a claimed task is hidden from other workers.
 	// Default DefaultTaskLease.
 	TaskLease time.Duration
-	// TaskAttempts is how many times a failing task is tried before it is
-	// dropped. Default DefaultTaskAttempts.
+	// TaskAttempts is how many times a failing task (or follow-up) is
+	// tried before it is dropped. Default DefaultTaskAttempts.
 	TaskAttempts int
+	// FollowUpWorkers is how many follow-ups (Turn.Later) run at once,
+	// besides the other tasks. Default DefaultFollowUpWorkers.
+	FollowUpWorkers int
+	// FollowUpLease is how long a running follow-up stays claimed between
+	// renewals; after a crash it runs again this long after the last
+	// renewal. Default DefaultFollowUpLease.
+	FollowUpLease time.Duration
+	// FollowUpTimeout bounds one attempt of a follow-up function. Default
+	// DefaultFollowUpTimeout.
+	FollowUpTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -109,9 +120,11 @@ type Bot struct {
 	onMessage []Handler
 	onCard    []Handler
 	onEvent   []Handler
+	later     map[string]FollowUpFunc
 
-	wake  chan struct{}
-	runMu sync.Mutex // held while a batch of tasks runs (see Flush)
+	wake      chan struct{}
+	laterWake chan struct{}
+	runMu     sync.Mutex // held while a batch of tasks runs (see Flush)
 
 	lifeMu  sync.Mutex
 	cancel  context.CancelFunc
@@ -153,6 +166,15 @@ func NewBot(cfg BotConfig) (*Bot, error) {
 	if cfg.TaskAttempts <= 0 {
 		cfg.TaskAttempts = DefaultTaskAttempts
 	}
+	if cfg.FollowUpWorkers <= 0 {
+		cfg.FollowUpWorkers = DefaultFollowUpWorkers
+	}
+	if cfg.FollowUpLease <= 0 {
+		cfg.FollowUpLease = DefaultFollowUpLease
+	}
+	if cfg.FollowUpTimeout <= 0 {
+		cfg.FollowUpTimeout = DefaultFollowUpTimeout
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -176,8 +198,10 @@ func NewBot(cfg BotConfig) (*Bot, error) {
 		now:     cfg.Now,
 		welcome: ws,
 		botID:   "28:" + cfg.AppID,
+		later:   map[string]FollowUpFunc{},
 		wake:    make(chan struct{}, 1),
 	}
+	b.laterWake = make(chan struct{}, 1)
 	if b.sender == nil {
 		b.sender = NewConnectorSender(cfg.Connector, cfg.Store, botframework.ChannelAccount{ID: b.botID, Name: cfg.BotName})
 	}
@@ -196,9 +220,9 @@ func (b *Bot) OnCardAction(h Handler) { b.onCard = append(b.onCard, h) }
 // OnEvent registers a handler for event activities.
 func (b *Bot) OnEvent(h Handler) { b.onEvent = append(b.onEvent, h) }
 
-// Start starts the background worker: it runs pending tasks (including
-// those a previous process left behind) and schedules roster refreshes,
-// until Stop or ctx ends.
+// Start starts the background workers: they run pending tasks and
+// follow-ups (including those a previous process left behind) and
+// schedule roster refreshes, until Stop or ctx ends.
 func (b *Bot) Start(ctx context.Context) error {
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
@@ -210,13 +234,17 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.stopped = make(chan struct{})
 	go func() {
 		defer close(b.stopped)
+		var wg sync.WaitGroup
+		wg.Go(func() { b.followUpLoop(ctx) })
 		b.work(ctx)
+		wg.Wait()
 	}()
 	return nil
 }
 
-// Stop stops the background worker and waits for running tasks to end,
-// or for ctx. Unfinished tasks stay in the store and run after a restart.
+// Stop stops the background workers and waits for running tasks and
+// follow-ups to end, or for ctx. Unfinished ones stay in the store and
+// run after a restart.
 func (b *Bot) Stop(ctx context.Context) error {
 	b.lifeMu.Lock()
 	cancel, stopped := b.cancel, b.stopped

@@ -8,17 +8,28 @@ import (
 	"herald/botframework"
 )
 
-// Sender sends the bot's own messages (welcomes and command replies). The
-// default, NewConnectorSender, calls the Connector directly; a delivery
-// engine can take its place to add rate limiting and retries.
+// Sender sends the bot's own messages: welcomes, command replies and
+// follow-up answers. The default, NewConnectorSender, calls the Connector
+// directly; NewEngineSender sends through the delivery engine, which adds
+// pacing, retries and a delivery record.
 type Sender interface {
 	// SendToConversation posts activity into a stored conversation and
 	// returns the new activity's id.
-	SendToConversation(ctx context.Context, conv Conversation, activity *botframework.Activity) (string, error)
+	SendToConversation(ctx context.Context, conv Conversation, activity *botframework.Activity, opts SendOptions) (string, error)
 	// SendToUser posts activity into the user's personal chat, creating
 	// the chat if none is known. It refuses unreachable users with
 	// ErrUnreachable without calling Teams.
-	SendToUser(ctx context.Context, user User, activity *botframework.Activity) (string, error)
+	SendToUser(ctx context.Context, user User, activity *botframework.Activity, opts SendOptions) (string, error)
+}
+
+// SendOptions qualify one send.
+type SendOptions struct {
+	// Key identifies the message across retries: a Sender that can
+	// deduplicate (NewEngineSender) sends at most one message per Key and
+	// answers a repeated send with the first one's outcome. The bot gives
+	// every welcome a key derived from its kind, subject and the previous
+	// welcome of that kind. Empty means no deduplication.
+	Key string
 }
 
 // connectorSender is the direct Sender.
@@ -29,15 +40,15 @@ type connectorSender struct {
 }
 
 // NewConnectorSender returns a Sender that calls the Connector directly,
-// once per message, and keeps the directory true: it records new personal
-// conversation ids, marks users blocked on a 403 that says so, and forgets
-// a conversation id Teams no longer knows.
+// once per message (it ignores SendOptions.Key), and keeps the directory
+// true: it records new personal conversation ids, marks users blocked on a
+// 403 that says so, and forgets a conversation id Teams no longer knows.
 func NewConnectorSender(conn *botframework.Connector, store DirectoryStore, bot botframework.ChannelAccount) Sender {
 	return &connectorSender{conn: conn, store: store, bot: bot}
 }
 
 // SendToConversation implements Sender.
-func (s *connectorSender) SendToConversation(ctx context.Context, conv Conversation, activity *botframework.Activity) (string, error) {
+func (s *connectorSender) SendToConversation(ctx context.Context, conv Conversation, activity *botframework.Activity, _ SendOptions) (string, error) {
 	if conv.ServiceURL == "" {
 		return "", fmt.Errorf("send to conversation %s: no serviceUrl: %w", conv.ID, ErrUnreachable)
 	}
@@ -53,7 +64,7 @@ func (s *connectorSender) SendToConversation(ctx context.Context, conv Conversat
 }
 
 // SendToUser implements Sender.
-func (s *connectorSender) SendToUser(ctx context.Context, u User, activity *botframework.Activity) (string, error) {
+func (s *connectorSender) SendToUser(ctx context.Context, u User, activity *botframework.Activity, _ SendOptions) (string, error) {
 	if !u.Reachable() {
 		return "", fmt.Errorf("send to user %s (blocked %v, uninstalled %v): %w", u.ID, u.Blocked, u.Uninstalled, ErrUnreachable)
 	}
@@ -118,5 +129,5 @@ func (b *Bot) SendToUser(ctx context.Context, user string, activity *botframewor
 	if err != nil {
 		return "", fmt.Errorf("send to user: %w", err)
 	}
-	return b.sender.SendToUser(ctx, u, activity)
+	return b.sender.SendToUser(ctx, u, activity, SendOptions{})
 }

@@ -48,17 +48,23 @@ func (b *Bot) work(ctx context.Context) {
 	}
 }
 
-// Flush runs every task that is due now (and any that they queue) before
-// returning, waiting for a batch the background worker is running. Tests
-// and one-shot tools use it instead of Start.
-func (b *Bot) Flush(ctx context.Context) error { return b.runDue(ctx) }
+// Flush runs every task and follow-up that is due now (and any that they
+// queue) before returning, waiting for a batch the background worker is
+// running. Tests and one-shot tools use it instead of Start.
+func (b *Bot) Flush(ctx context.Context) error {
+	if err := b.runDue(ctx); err != nil {
+		return err
+	}
+	return b.runDueFollowUps(ctx)
+}
 
 // runDue claims and runs due tasks until none is left.
 func (b *Bot) runDue(ctx context.Context) error {
 	b.runMu.Lock()
 	defer b.runMu.Unlock()
 	for ctx.Err() == nil {
-		tasks, err := b.store.BotTaskClaim(ctx, BotTaskClaimParams{Now: b.now(), Lease: b.cfg.TaskLease, Limit: b.cfg.TaskWorkers * 4})
+		tasks, err := b.store.BotTaskClaim(ctx, BotTaskClaimParams{Now: b.now(), Lease: b.cfg.TaskLease,
+			Limit: b.cfg.TaskWorkers * 4, ExcludeKinds: []string{taskFollowUp}})
 		if err != nil {
 			return fmt.Errorf("claim tasks: %w", err)
 		}
@@ -218,6 +224,6 @@ func (b *Bot) reply(ctx context.Context, p replyTask) error {
 	} else if err != nil {
 		return err
 	}
-	_, err = b.sender.SendToConversation(ctx, conv, p.Activity)
+	_, err = b.sender.SendToConversation(ctx, conv, p.Activity, SendOptions{})
 	return err
 }

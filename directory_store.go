@@ -218,6 +218,24 @@ type BotTaskClaimParams struct {
 	Lease time.Duration
 	// Limit caps how many tasks are claimed.
 	Limit int
+	// Kinds, when not empty, limits the claim to tasks of these kinds.
+	Kinds []string
+	// ExcludeKinds leaves tasks of these kinds alone.
+	ExcludeKinds []string
+}
+
+// BotTaskUpdateParams is the input of DirectoryStore.BotTaskUpdate.
+type BotTaskUpdateParams struct {
+	// ID is the task's id.
+	ID int64
+	// Attempts is the Attempts of the claim that holds the task: the
+	// update applies only while no later claim (after the lease ran out)
+	// has taken the task over.
+	Attempts int
+	// RunAfter is the new end of the lease.
+	RunAfter time.Time
+	// Payload, when not nil, replaces the task's payload (saved progress).
+	Payload []byte
 }
 
 // DirectoryStore persists tenants, users, teams, channels, memberships,
@@ -311,4 +329,8 @@ type DirectoryStore interface {
 	// BotTaskRetry makes a failed task due again at runAfter, recording the
 	// error.
 	BotTaskRetry(ctx context.Context, id int64, runAfter time.Time, lastErr string) error
+	// BotTaskUpdate extends the lease of a claimed task and optionally
+	// replaces its payload. It returns ErrConflict when a later claim
+	// holds the task and ErrNotFound when the task is gone.
+	BotTaskUpdate(ctx context.Context, p BotTaskUpdateParams) error
 }

@@ -25,10 +25,11 @@ type batcher struct {
 	recorded func(it *item, res DeliveryResult)
 
 	mu       sync.Mutex
+	cond     *sync.Cond // signalled when work is queued or stopping starts
 	marks    []*item
 	results  []pendingResult
 	stopping bool
-	kick     chan struct{}
+	writers  int
 	done     chan struct{}
 }
 
@@ -47,22 +48,19 @@ const (
 )
 
 func newBatcher(s DeliveryStore, node string, now func() time.Time, log *slog.Logger) *batcher {
-	return &batcher{
-		store: s,
-		node:  node,
-		now:   now,
-		log:   log,
-		kick:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+	b := &batcher{
+		store:   s,
+		node:    node,
+		now:     now,
+		log:     log,
+		writers: max(1, s.DeliveryWriters()),
+		done:    make(chan struct{}),
 	}
+	b.cond = sync.NewCond(&b.mu)
+	return b
 }
 
-func (b *batcher) poke() {
-	select {
-	case b.kick <- struct{}{}:
-	default:
-	}
-}
+func (b *batcher) poke() { b.cond.Signal() }
 
 // mark queues a request for it's delivery to become sending; marked is
 // called after the commit (false: not pending any more, or stopping).
@@ -86,22 +84,21 @@ func (b *batcher) result(it *item, res DeliveryResult) {
 	b.poke()
 }
 
-// run writes batches until stop has been called and nothing is left. ctx
-// is only the parent of each write's own timeout: a stopping engine still
-// writes what it has.
+// run writes batches with the store's number of writers until stop has
+// been called and nothing is left. ctx is only the parent of each write's
+// own timeout: a stopping engine still writes what it has.
 func (b *batcher) run(ctx context.Context) {
 	defer close(b.done)
-	for {
-		<-b.kick
-		for b.flush(ctx) {
-		}
-		b.mu.Lock()
-		finished := b.stopping && len(b.results) == 0 && len(b.marks) == 0
-		b.mu.Unlock()
-		if finished {
-			return
-		}
+	var wg sync.WaitGroup
+	for range b.writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b.flush(ctx) {
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 func (b *batcher) isStopping() bool {
@@ -110,15 +107,20 @@ func (b *batcher) isStopping() bool {
 	return b.stopping
 }
 
-// flush writes one batch; it reports whether it wrote anything.
+// flush waits for work and writes one batch; it reports false once the
+// batcher is stopping and nothing is left.
 func (b *batcher) flush(ctx context.Context) bool {
 	b.mu.Lock()
+	for len(b.results) == 0 && len(b.marks) == 0 {
+		if b.stopping {
+			b.mu.Unlock()
+			b.cond.Broadcast()
+			return false
+		}
+		b.cond.Wait()
+	}
 	nr := min(len(b.results), maxResults)
 	nm := min(len(b.marks), maxMarks)
-	if nr == 0 && nm == 0 {
-		b.mu.Unlock()
-		return false
-	}
 	results := append([]pendingResult(nil), b.results[:nr]...)
 	b.results = append(b.results[:0], b.results[nr:]...)
 	marks := append([]*item(nil), b.marks[:nm]...)
@@ -187,6 +189,6 @@ func (b *batcher) stop() {
 	for _, it := range marks {
 		b.marked(it, false)
 	}
-	b.poke()
+	b.cond.Broadcast()
 	<-b.done
 }

@@ -17,8 +17,6 @@ type item struct {
 	notBefore int64 // unix ns; parked until then
 	seq       uint64
 	hidx      int // index in the tenant's parked heap, -1 if queued
-
-	tPick, tMarked, tStart, tDone time.Time
 }
 
 // fifo is a queue of items.

@@ -2,8 +2,6 @@ package herald
 
 import (
 	"context"
-	"os"
-	"sync/atomic"
 	"errors"
 	"fmt"
 	"sync"
@@ -271,7 +269,6 @@ func (e *Engine) feed(ctx context.Context) {
 			e.unsent(it)
 			continue
 		}
-		it.tPick = time.Now()
 		e.batch.mark(it)
 	}
 }
@@ -291,20 +288,11 @@ func (e *Engine) onMarked(it *item, ok bool) {
 		return
 	}
 	it.d.Attempts++
-	it.tMarked = time.Now()
 	e.ready <- it // never blocks: ready holds as many items as there are slots
 }
 
 // onRecorded runs after a result's commit (in the batcher).
 func (e *Engine) onRecorded(it *item, res DeliveryResult) {
-	if DebugTimes {
-		now := time.Now()
-		dbgN.Add(1)
-		dbgMark.Add(int64(it.tMarked.Sub(it.tPick)))
-		dbgQueue.Add(int64(it.tStart.Sub(it.tMarked)))
-		dbgHTTP.Add(int64(it.tDone.Sub(it.tStart)))
-		dbgCommit.Add(int64(now.Sub(it.tDone)))
-	}
 	e.slots <- struct{}{}
 	switch res.State {
 	case "":
@@ -343,9 +331,7 @@ func (e *Engine) worker(ctx context.Context) {
 // process delivers one marked item and queues its result.
 func (e *Engine) process(ctx context.Context, it *item) {
 	c := &caller{e: e, tenant: it.d.TenantID, conv: it.conv, reserved: true}
-	it.tStart = time.Now()
 	res := e.deliver(ctx, it, c)
-	it.tDone = time.Now()
 	c.release()
 	e.batch.result(it, res)
 }
@@ -623,15 +609,4 @@ func clipText(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-// DebugTimes is temporary instrumentation.
-var DebugTimes = os.Getenv("HERALD_DEBUG_TIMES") != ""
-
-var dbgN, dbgMark, dbgQueue, dbgHTTP, dbgCommit atomic.Int64
-
-// DebugTimesString is temporary.
-func DebugTimesString() string {
-	n := float64(max(1, dbgN.Load())) * 1e6
-	return fmt.Sprintf("n=%d mark=%.2fms queue=%.2fms http=%.2fms commit=%.2fms", dbgN.Load(), float64(dbgMark.Load())/n, float64(dbgQueue.Load())/n, float64(dbgHTTP.Load())/n, float64(dbgCommit.Load())/n)
 }

@@ -350,12 +350,25 @@ func TestEngineFaults(t *testing.T) {
 			t.Errorf("user %s got %d messages, want exactly 1", u.id, got)
 		}
 	}
+	// The 403 ended each unreachable user's delivery: the emulator saw
+	// exactly one 403 for the conversation, and nothing after it.
+	for _, u := range []user{blocked, gone} {
+		var statuses []int
+		for _, r := range b.emu.Requests() {
+			if r.ConversationID == u.conv {
+				statuses = append(statuses, r.Status)
+			}
+		}
+		if len(statuses) == 0 || statuses[len(statuses)-1] != 403 || countOf(statuses, 403) != 1 {
+			t.Errorf("requests to %s answered %v: want the last and only 403", u.id, statuses)
+		}
+	}
 	retried, throttled := 0, 0
 	for _, d := range b.deliveries(t, n.ID) {
 		switch d.Recipient {
 		case blocked.id, gone.id:
-			if d.Attempts != 1 || d.State != herald.DeliveryFailed {
-				t.Errorf("unreachable user retried: %+v", d)
+			if d.State != herald.DeliveryFailed {
+				t.Errorf("unreachable user not failed: %+v", d)
 			}
 		}
 		if d.Attempts > 1 {
@@ -371,4 +384,14 @@ func TestEngineFaults(t *testing.T) {
 	if c.Statuses["429"] == 0 || int64(throttled) != c.Statuses["429"] {
 		t.Fatalf("429s = %d, throttles recorded = %d: want some, all recorded", c.Statuses["429"], throttled)
 	}
+}
+
+func countOf(xs []int, x int) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
 }

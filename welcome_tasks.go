@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"herald/botframework"
@@ -56,10 +57,12 @@ func (b *Bot) botName(fromActivity string) string {
 }
 
 // welcomeOnce sends one welcome unless it is disabled or one of the same
-// kind went to subject within the window. send does the sending; the
-// welcome is recorded after it succeeds, so a crash in between sends it
-// again rather than never (at least once).
-func (b *Bot) welcomeOnce(ctx context.Context, kind, subject string, send func() error) error {
+// kind went to subject within the window. send does the sending with the
+// welcome's identity as SendOptions; the welcome is recorded after it
+// succeeds, so a crash in between sends it again rather than never (at
+// least once) — unless the Sender deduplicates by key, as the engine
+// sender does: the key stays the same until the welcome is recorded.
+func (b *Bot) welcomeOnce(ctx context.Context, kind, subject string, send func(SendOptions) error) error {
 	if b.welcome.disabled(kind) {
 		return nil
 	}
@@ -70,10 +73,22 @@ func (b *Bot) welcomeOnce(ctx context.Context, kind, subject string, send func()
 	if b.welcome.recent(last, b.now()) {
 		return nil
 	}
-	if err := send(); err != nil {
+	if err := send(SendOptions{Key: welcomeKey(kind, subject, last)}); err != nil {
 		return err
 	}
 	return b.store.WelcomeMark(ctx, kind, subject, b.now())
+}
+
+// welcomeKey identifies one welcome: its kind, its subject and when the
+// previous welcome of that kind went to the subject (zero for the first),
+// so a retry or a duplicate event gets the same key and a welcome after
+// the window a new one.
+func welcomeKey(kind, subject string, last time.Time) string {
+	stamp := int64(0)
+	if !last.IsZero() {
+		stamp = last.UnixMicro()
+	}
+	return "herald-welcome:" + kind + ":" + subject + ":" + strconv.FormatInt(stamp, 10)
 }
 
 // render fills in a welcome template and wraps it in a message.
@@ -117,7 +132,7 @@ func (b *Bot) teamAdded(ctx context.Context, p teamAddedTask) error {
 			return nil
 		}
 	}
-	return b.welcomeOnce(ctx, WelcomeTeam, t.ID, func() error {
+	return b.welcomeOnce(ctx, WelcomeTeam, t.ID, func(opts SendOptions) error {
 		channelID, channelName := p.ChannelID, ""
 		if channelID == "" {
 			channelID = t.ID
@@ -131,7 +146,7 @@ func (b *Bot) teamAdded(ctx context.Context, p teamAddedTask) error {
 			return err
 		}
 		_, err = b.sender.SendToConversation(ctx, Conversation{ID: channelID, Type: botframework.ConversationChannel,
-			TenantID: t.TenantID, ServiceURL: firstNonEmpty(t.ServiceURL, p.ServiceURL), TeamID: t.ID, ChannelID: channelID}, msg)
+			TenantID: t.TenantID, ServiceURL: firstNonEmpty(t.ServiceURL, p.ServiceURL), TeamID: t.ID, ChannelID: channelID}, msg, opts)
 		return err
 	})
 }
@@ -145,7 +160,7 @@ func (b *Bot) welcomePersonal(ctx context.Context, p personalWelcomeTask) error 
 	if !u.Installed || !u.Reachable() {
 		return nil // uninstalled or blocked since: no welcome
 	}
-	return b.welcomeOnce(ctx, WelcomePersonal, u.ID, func() error {
+	return b.welcomeOnce(ctx, WelcomePersonal, u.ID, func(opts SendOptions) error {
 		msg, err := b.render(WelcomePersonal, WelcomeData{BotName: b.botName(p.BotName), UserName: u.Name})
 		if err != nil {
 			return err
@@ -153,7 +168,7 @@ func (b *Bot) welcomePersonal(ctx context.Context, p personalWelcomeTask) error 
 		if u.ConversationID == "" {
 			u.ConversationID = p.ConversationID
 		}
-		_, err = b.sender.SendToUser(ctx, u, msg)
+		_, err = b.sender.SendToUser(ctx, u, msg, opts)
 		return err
 	})
 }
@@ -226,7 +241,7 @@ func (b *Bot) welcomeMemberChannel(ctx context.Context, p memberWelcomeTask) err
 	if err != nil || !ok {
 		return err
 	}
-	return b.welcomeOnce(ctx, WelcomeMemberChannel, t.ID+" "+u.ID, func() error {
+	return b.welcomeOnce(ctx, WelcomeMemberChannel, t.ID+" "+u.ID, func(opts SendOptions) error {
 		msg, err := b.render(WelcomeMemberChannel, WelcomeData{BotName: b.botName(p.BotName), TeamName: t.Name,
 			UserName: firstNonEmpty(u.Name, "our new colleague"), InstallerName: p.AddedBy})
 		if err != nil {
@@ -234,7 +249,7 @@ func (b *Bot) welcomeMemberChannel(ctx context.Context, p memberWelcomeTask) err
 		}
 		general := firstNonEmpty(t.GeneralChannelID, t.ID)
 		_, err = b.sender.SendToConversation(ctx, Conversation{ID: general, Type: botframework.ConversationChannel,
-			TenantID: t.TenantID, ServiceURL: firstNonEmpty(t.ServiceURL, p.ServiceURL), TeamID: t.ID, ChannelID: general}, msg)
+			TenantID: t.TenantID, ServiceURL: firstNonEmpty(t.ServiceURL, p.ServiceURL), TeamID: t.ID, ChannelID: general}, msg, opts)
 		return err
 	})
 }
@@ -249,7 +264,7 @@ func (b *Bot) welcomeMemberPersonal(ctx context.Context, p memberWelcomeTask) er
 	if !u.Reachable() {
 		return nil
 	}
-	return b.welcomeOnce(ctx, WelcomeMemberPersonal, t.ID+" "+u.ID, func() error {
+	return b.welcomeOnce(ctx, WelcomeMemberPersonal, t.ID+" "+u.ID, func(opts SendOptions) error {
 		msg, err := b.render(WelcomeMemberPersonal, WelcomeData{BotName: b.botName(p.BotName), TeamName: t.Name,
 			UserName: u.Name, InstallerName: p.AddedBy})
 		if err != nil {
@@ -261,7 +276,7 @@ func (b *Bot) welcomeMemberPersonal(ctx context.Context, p memberWelcomeTask) er
 		if u.TenantID == "" {
 			u.TenantID = firstNonEmpty(t.TenantID, p.TenantID)
 		}
-		_, err = b.sender.SendToUser(ctx, u, msg)
+		_, err = b.sender.SendToUser(ctx, u, msg, opts)
 		return err
 	})
 }

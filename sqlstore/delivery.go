@@ -437,6 +437,15 @@ func (s *Store) DeliveryRetry(ctx context.Context, p herald.DeliveryRetryParams)
 	return int(n), nil
 }
 
+// DeliveryWriters implements herald.DeliveryStore: SQLite has one
+// connection; PostgreSQL commits a few batches at once.
+func (s *Store) DeliveryWriters() int {
+	if s.dialect == DialectPostgres {
+		return 4
+	}
+	return 1
+}
+
 // MessageFind implements herald.DeliveryStore.
 func (s *Store) MessageFind(ctx context.Context, key, target string) (herald.MessageRef, error) {
 	m, err := scanMessage(s.queryRow(ctx, `SELECT `+messageCols+` FROM message_keys WHERE msg_key = $1 AND target = $2`, key, target))

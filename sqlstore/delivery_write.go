@@ -35,7 +35,7 @@ func expandInsert(fromWhere string) string {
 		` + fromWhere + `) x
 	WHERE true
 	ON CONFLICT (notification_id, recipient) DO NOTHING
-	RETURNING tenant_id, state`
+	RETURNING id, tenant_id, state`
 }
 
 // DeliveryExpand implements herald.DeliveryStore.
@@ -70,6 +70,7 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 	if err := s.warm(ctx, queries...); err != nil {
 		return res, fmt.Errorf("delivery expand: %w", err)
 	}
+	var lo, hi int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if bound != "" {
 			var last sql.NullString
@@ -95,10 +96,11 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 			res.Scanned = len(p.UserIDs)
 		}
 		all := append([]any{p.NotificationID, p.Topic, p.Critical, toMicros(p.Now)}, args...)
-		tenants, n, err := s.insertReturning(ctx, tx, insert, all...)
+		tenants, n, first, last, err := s.insertReturning(ctx, tx, insert, all...)
 		if err != nil {
 			return err
 		}
+		lo, hi = first, last
 		res.Inserted, res.Tenants = n, tenants
 		for uid, vars := range p.Variables {
 			if len(vars) == 0 {
@@ -113,38 +115,69 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 	if err != nil {
 		return herald.DeliveryExpandResult{}, fmt.Errorf("delivery expand: %w", err)
 	}
+	s.analyzeAfter(ctx, lo, hi)
 	return res, nil
 }
 
-// insertReturning runs an INSERT … RETURNING tenant_id, state and returns
-// the distinct tenants of the pending rows and the number of rows.
-func (s *Store) insertReturning(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, int, error) {
+// analyzeCrossed reports whether delivery ids from lo to hi crossed a
+// point where PostgreSQL's statistics are worth refreshing: each power of
+// two from 4096 on, then every 262144 ids. The planner needs fresh numbers
+// to keep using the indexes of a table that grew fast (autovacuum comes
+// only every minute); ids are global, so no state is kept.
+func analyzeCrossed(lo, hi int64) bool {
+	for p := int64(4096); p <= 262144; p *= 2 {
+		if lo < p && hi >= p {
+			return true
+		}
+	}
+	return lo/262144 != hi/262144
+}
+
+// analyzeAfter analyzes the deliveries table on PostgreSQL when the ids
+// just inserted crossed such a point. A failure only costs speed.
+func (s *Store) analyzeAfter(ctx context.Context, lo, hi int64) {
+	if s.dialect != DialectPostgres || hi == 0 || !analyzeCrossed(lo, hi) {
+		return
+	}
+	if _, err := s.db.ExecContext(ctx, `ANALYZE deliveries`); err != nil {
+		s.logger.Warn("analyze deliveries", "err", err)
+	}
+}
+
+// insertReturning runs an INSERT … RETURNING id, tenant_id, state and
+// returns the distinct tenants of the pending rows, the number of rows and
+// the least and greatest id.
+func (s *Store) insertReturning(ctx context.Context, tx *sql.Tx, query string, args ...any) (tenants []string, n int, lo, hi int64, err error) {
 	rows, err := s.txQuery(ctx, tx, query, args...)
 	if err != nil {
-		return nil, 0, s.mapErr(err)
+		return nil, 0, 0, 0, s.mapErr(err)
 	}
 	defer rows.Close()
 	seen := map[string]bool{}
-	n := 0
 	for rows.Next() {
+		var id int64
 		var tenant, state string
-		if err := rows.Scan(&tenant, &state); err != nil {
-			return nil, 0, s.mapErr(err)
+		if err := rows.Scan(&id, &tenant, &state); err != nil {
+			return nil, 0, 0, 0, s.mapErr(err)
 		}
 		n++
+		if lo == 0 || id < lo {
+			lo = id
+		}
+		hi = max(hi, id)
 		if state == string(herald.DeliveryPending) {
 			seen[tenant] = true
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, s.mapErr(err)
+		return nil, 0, 0, 0, s.mapErr(err)
 	}
-	tenants := make([]string, 0, len(seen))
+	tenants = make([]string, 0, len(seen))
 	for t := range seen {
 		tenants = append(tenants, t)
 	}
 	sort.Strings(tenants)
-	return tenants, n, nil
+	return tenants, n, lo, hi, nil
 }
 
 const saveCursorQuery = `UPDATE notifications SET cursor = $2, updated_at = $3 WHERE id = $1`
@@ -206,7 +239,7 @@ func (s *Store) DeliveryInsert(ctx context.Context, p herald.DeliveryInsertParam
 		"reason text") + `
 	WHERE true
 	ON CONFLICT (notification_id, recipient) DO NOTHING
-	RETURNING tenant_id, state`
+	RETURNING id, tenant_id, state`
 	if err := s.warm(ctx, insert, saveCursorQuery); err != nil {
 		return nil, fmt.Errorf("delivery insert: %w", err)
 	}
@@ -214,7 +247,7 @@ func (s *Store) DeliveryInsert(ctx context.Context, p herald.DeliveryInsertParam
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if len(rows) > 0 {
 			var err error
-			tenants, _, err = s.insertReturning(ctx, tx, insert, p.NotificationID, toMicros(p.Now), mustJSON(rows))
+			tenants, _, _, _, err = s.insertReturning(ctx, tx, insert, p.NotificationID, toMicros(p.Now), mustJSON(rows))
 			if err != nil {
 				return err
 			}
@@ -309,6 +342,24 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 	notification_id = excluded.notification_id, updated_at = excluded.updated_at`
 	qMark := `UPDATE deliveries SET state = 'sending', node = $1, attempts = attempts + 1,
 	updated_at = $2 WHERE state = 'pending' AND id IN (` + s.jsonInts("$3") + `) RETURNING id`
+	// Sorted, so that concurrent batches lock rows in one order.
+	sort.Slice(convs, func(i, j int) bool { return convs[i].ID < convs[j].ID })
+	msgRows := make([]messageRow, 0, len(msgs))
+	for _, m := range msgs {
+		msgRows = append(msgRows, m)
+	}
+	sort.Slice(msgRows, func(i, j int) bool {
+		return msgRows[i].Key < msgRows[j].Key || msgRows[i].Key == msgRows[j].Key && msgRows[i].Target < msgRows[j].Target
+	})
+	if p.Mark == nil {
+		p.Mark = []int64{}
+	}
+	if convs == nil {
+		convs = []userConvRow{}
+	}
+	if s.dialect == DialectPostgres {
+		return s.applyPostgres(ctx, p, results, convs, msgRows)
+	}
 	if err := s.warm(ctx, qResults, qConvs, qMessages, qMark); err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", err)
 	}
@@ -324,12 +375,8 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 				return s.mapErr(fmt.Errorf("record conversations: %w", err))
 			}
 		}
-		if len(msgs) > 0 {
-			rows := make([]messageRow, 0, len(msgs))
-			for _, m := range msgs {
-				rows = append(rows, m)
-			}
-			if _, err := s.txExec(ctx, tx, qMessages, mustJSON(rows), now); err != nil {
+		if len(msgRows) > 0 {
+			if _, err := s.txExec(ctx, tx, qMessages, mustJSON(msgRows), now); err != nil {
 				return s.mapErr(fmt.Errorf("record messages: %w", err))
 			}
 		}
@@ -352,6 +399,58 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", err)
+	}
+	return marked, nil
+}
+
+// applyPostgres is DeliveryApply on PostgreSQL: one statement (and so one
+// round trip and one commit) whose data-modifying parts record the results,
+// the users' conversations and the message keys, then mark the deliveries.
+// The results touch rows in state sending and the marks rows in state
+// pending, so no row is changed twice.
+func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams, results []resultRow, convs []userConvRow, msgs []messageRow) ([]int64, error) {
+	q := `WITH r AS (
+		UPDATE deliveries AS d SET state = v.state, reason = v.reason, error = v.error, next_at = v.next_at,
+		activity_id = CASE WHEN v.activity_id <> '' THEN v.activity_id ELSE d.activity_id END,
+		conversation_id = CASE WHEN v.conversation_id <> '' THEN v.conversation_id ELSE d.conversation_id END,
+		updated = (v.upd = 1), delivered_at = v.delivered_at, attempts = d.attempts - v.thr,
+		throttles = d.throttles + v.thr, node = '', updated_at = $2
+		FROM json_to_recordset(CAST($1 AS json)) AS v(id bigint, state text, reason text, error text, next_at bigint,
+			activity_id text, conversation_id text, upd int, delivered_at bigint, thr int)
+		WHERE d.id = v.id AND d.state = 'sending'
+		RETURNING d.id
+	), c AS (
+		UPDATE users AS u SET conversation_id = v.conv, updated_at = $2
+		FROM json_to_recordset(CAST($3 AS json)) AS v(id text, conv text) WHERE u.id = v.id
+		RETURNING u.id
+	), m AS (
+		INSERT INTO message_keys (msg_key, target, kind, conversation_id, activity_id,
+		tenant_id, team_id, channel_id, service_url, notification_id, updated_at)
+		SELECT v.msg_key, v.target, v.kind, v.conversation_id, v.activity_id, v.tenant_id, v.team_id, v.channel_id,
+		v.service_url, v.notification_id, CAST($2 AS BIGINT)
+		FROM json_to_recordset(CAST($4 AS json)) AS v(msg_key text, target text, kind text, conversation_id text,
+			activity_id text, tenant_id text, team_id text, channel_id text, service_url text, notification_id text)
+		ON CONFLICT (msg_key, target) DO UPDATE SET kind = excluded.kind, conversation_id = excluded.conversation_id,
+		activity_id = excluded.activity_id, tenant_id = excluded.tenant_id, team_id = excluded.team_id,
+		channel_id = excluded.channel_id, service_url = excluded.service_url,
+		notification_id = excluded.notification_id, updated_at = excluded.updated_at
+		RETURNING 1
+	), k AS (
+		UPDATE deliveries SET state = 'sending', node = $5, attempts = attempts + 1, updated_at = $2
+		WHERE state = 'pending' AND id IN (SELECT CAST(jsonb_array_elements_text(CAST($6 AS jsonb)) AS BIGINT))
+		RETURNING id
+	)
+	SELECT id FROM k`
+	rows, err := s.query(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark))
+	if err != nil {
+		return nil, fmt.Errorf("delivery apply: %w", s.mapErr(err))
+	}
+	marked, err := collect(rows, func(r rowScanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery apply: %w", s.mapErr(err))
 	}
 	return marked, nil
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"herald"
@@ -96,68 +95,4 @@ func (s *Store) WelcomeMark(ctx context.Context, kind, subject string, at time.T
 		return fmt.Errorf("welcome mark: %w", s.mapErr(err))
 	}
 	return nil
-}
-
-// BotTaskAdd implements herald.DirectoryStore.
-func (s *Store) BotTaskAdd(ctx context.Context, t herald.BotTask) (bool, error) {
-	now := s.now()
-	if t.RunAfter.IsZero() {
-		t.RunAfter = now
-	}
-	res, err := s.exec(ctx, `INSERT INTO bot_tasks (kind, key, payload, attempts, run_after, last_error, created_at)
-	VALUES ($1, $2, $3, 0, $4, '', $5) ON CONFLICT (kind, key) DO NOTHING`,
-		t.Kind, t.Key, string(t.Payload), toMicros(t.RunAfter), toMicros(now))
-	if err != nil {
-		return false, fmt.Errorf("bot task add: %w", s.mapErr(err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("bot task add: %w", s.mapErr(err))
-	}
-	return n > 0, nil
-}
-
-// BotTaskClaim implements herald.DirectoryStore. On PostgreSQL
-// concurrent claimers skip each other's rows.
-func (s *Store) BotTaskClaim(ctx context.Context, p herald.BotTaskClaimParams) ([]herald.BotTask, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 10
-	}
-	lock := ""
-	if s.dialect == DialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	rows, err := s.query(ctx, `UPDATE bot_tasks SET run_after = $1, attempts = attempts + 1
-	WHERE id IN (SELECT id FROM bot_tasks WHERE run_after <= $2 ORDER BY run_after, id LIMIT $3`+lock+`)
-	RETURNING id, kind, key, payload, attempts, run_after, last_error, created_at`,
-		toMicros(p.Now.Add(p.Lease)), toMicros(p.Now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("bot task claim: %w", s.mapErr(err))
-	}
-	tasks, err := collect(rows, func(r rowScanner) (herald.BotTask, error) {
-		var t herald.BotTask
-		var payload string
-		var runAfter, created int64
-		err := r.Scan(&t.ID, &t.Kind, &t.Key, &payload, &t.Attempts, &runAfter, &t.LastError, &created)
-		t.Payload = []byte(payload)
-		t.RunAfter, t.CreatedAt = fromMicros(runAfter), fromMicros(created)
-		return t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bot task claim: %w", s.mapErr(err))
-	}
-	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID < tasks[j].ID })
-	return tasks, nil
-}
-
-// BotTaskDone implements herald.DirectoryStore.
-func (s *Store) BotTaskDone(ctx context.Context, id int64) error {
-	return s.execOne(ctx, "bot task done", `DELETE FROM bot_tasks WHERE id = $1`, id)
-}
-
-// BotTaskRetry implements herald.DirectoryStore.
-func (s *Store) BotTaskRetry(ctx context.Context, id int64, runAfter time.Time, lastErr string) error {
-	return s.execOne(ctx, "bot task retry", `UPDATE bot_tasks SET run_after = $2, last_error = $3 WHERE id = $1`,
-		id, toMicros(runAfter), lastErr)
 }

@@ -35,6 +35,8 @@ func RunDirectory(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"preference", testPreference},
 		{"welcome", testWelcome},
 		{"bot task", testBotTask},
+		{"bot task kinds", testBotTaskKinds},
+		{"bot task update", testBotTaskUpdate},
 		{"not found", testNotFound},
 	}
 	for _, tt := range tests {

@@ -106,7 +106,7 @@ func TestCompletionBash(t *testing.T) {
 func TestCompletionScripts(t *testing.T) {
 	t.Parallel()
 	zsh := completionScript(t, "zsh")
-	for _, want := range []string{"#compdef herald", "compadd -- bench completion directory", "export) opts=(--api-key --out --reason --state --url)", "compdef _herald herald"} {
+	for _, want := range []string{"#compdef herald", "compadd -- bench completion demo directory", "export) opts=(--api-key --out --reason --state --url)", "compdef _herald herald"} {
 		if !strings.Contains(zsh, want) {
 			t.Errorf("zsh script lacks %q", want)
 		}

@@ -35,6 +35,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"version":  {"print the version", runVersion},
 		"emulator": {"run a local Teams, Bot Framework and token endpoint", runEmulator},
+		"demo":     {"run the emulator and Herald together and play a scenario (start here)", runDemo},
 		"bench":    {"run a benchmark (herald bench -h lists them)", runBench},
 		"serve":    {"run the delivery engine and the bot endpoint", runServe},
 		"migrate":  {"create or upgrade the store's tables", runMigrate},

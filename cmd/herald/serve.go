@@ -2,39 +2,113 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"herald"
 	"herald/botauth"
 	"herald/botframework"
+	"herald/server"
 	"herald/sqlstore"
 )
 
-// runServe runs the delivery engine, the bot endpoint and the HTTP server
-// until ctx ends (SIGINT or SIGTERM), then stops gracefully.
+// runServe runs the delivery engine, the bot endpoint and the HTTP API on
+// one address until ctx ends (SIGINT or SIGTERM), then stops gracefully.
 func runServe(ctx context.Context, args []string, e *env) error {
 	cfg, err := parseServeConfig(args, e.getenv, e.stderr)
 	if err != nil {
 		return err
 	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-
-	st, err := sqlstore.Open(ctx, cfg.Store, sqlstore.Options{Logger: log})
+	log := newLogger(e.stderr, cfg.LogLevel)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer st.Close()
+	h, err := startHerald(ctx, cfg, ln, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "herald serving on http://%s (node %s, %s store)\n", ln.Addr(), h.node, h.store.Dialect())
+	fmt.Fprintf(e.stdout, "  bot endpoint: http://%s/api/messages\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "  API:          http://%s/v1 (OpenAPI at /v1/openapi.json)\n", ln.Addr())
+	h.keys.describe(e.stdout)
+	if cfg.Emulator != "" {
+		fmt.Fprintf(e.stdout, "  emulator:     %s (app id %s)\n", cfg.Emulator, cfg.AppID)
+	}
+	select {
+	case <-ctx.Done():
+		err = nil
+	case err = <-h.served:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.StopTimeout)
+	defer cancel()
+	return errors.Join(err, h.stop(stopCtx))
+}
 
-	hc := &http.Client{Timeout: 60 * time.Second}
+// newLogger returns a text logger at level ("debug", "info", "warn" or
+// "error"; anything else means info).
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// heraldNode is a running Herald: store, engine, bot and HTTP server on
+// one listener. `herald serve` and `herald demo` both run one.
+type heraldNode struct {
+	node    string
+	store   *sqlstore.Store
+	eng     *herald.Engine
+	bot     *herald.Bot
+	api     *server.Server
+	keys    apiKeys
+	srv     *http.Server
+	served  chan error
+	running atomic.Bool
+}
+
+// startHerald opens the store, builds the engine, the bot endpoint and
+// the API (sharing one metered HTTP client to Teams), starts them and
+// serves them on ln: the bot at /api/messages, everything else (/v1,
+// /healthz, /readyz, /metrics) by the API server. It closes ln if it
+// fails.
+func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slog.Logger) (_ *heraldNode, err error) {
+	h := &heraldNode{node: cfg.Node, served: make(chan error, 1)}
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+			ln.Close()
+		}
+	}()
+	if h.node == "" {
+		if h.node, err = os.Hostname(); err != nil || h.node == "" {
+			h.node = "herald"
+		}
+	}
+	if h.store, err = sqlstore.Open(ctx, cfg.Store, sqlstore.Options{Logger: log}); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	closers = append(closers, func() { h.store.Close() })
+	if h.keys, err = resolveAPIKeys(cfg); err != nil {
+		return nil, err
+	}
+	metrics := server.NewMetrics()
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: metrics.Transport(http.DefaultTransport)}
 	tenant := ""
 	if cfg.AppType == appSingleTenant {
 		tenant = cfg.TenantID
@@ -43,126 +117,182 @@ func runServe(ctx context.Context, args []string, e *env) error {
 		AppID: cfg.AppID, AppSecret: cfg.AppSecret, TenantID: tenant, Authority: cfg.Authority, HTTPClient: hc,
 	})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: cfg.Trusted})
-	node := cfg.Node
-	if node == "" {
-		if node, err = os.Hostname(); err != nil || node == "" {
-			node = "herald"
-		}
-	}
-	eng, err := herald.NewEngine(herald.EngineConfig{
-		Store: st, Queue: st.RiverDriver(), Connector: conn,
-		Bot:               botframework.ChannelAccount{ID: "28:" + cfg.AppID},
+	h.eng, err = herald.NewEngine(herald.EngineConfig{
+		Store: h.store, Queue: h.store.RiverDriver(), Connector: conn,
+		Bot:               botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName},
 		DefaultServiceURL: cfg.ServiceURL,
 		Limits:            herald.Limits{TenantRPS: cfg.TenantRPS, Disabled: !cfg.Pacing},
 		Concurrency:       cfg.Concurrency,
-		NodeID:            node,
+		NodeID:            h.node,
 		Logger:            log,
 	})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
-	bot, err := newServeBot(cfg, conn, st, hc, log)
+	if h.bot, err = newServeBot(cfg, conn, h.store, h.eng, log); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	h.api, err = server.New(server.Config{Engine: h.eng, Store: h.store, APIKeys: h.keys.keys,
+		Started: h.running.Load, Metrics: metrics, Logger: log})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	if err := h.eng.Start(ctx); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
-	if err := eng.Start(ctx); err != nil {
-		ln.Close()
-		return fmt.Errorf("serve: %w", err)
-	}
-	if err := bot.Start(ctx); err != nil {
-		ln.Close()
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.StopTimeout)
-		defer cancel()
-		_ = eng.Stop(stopCtx)
-		return fmt.Errorf("serve: %w", err)
+	h.running.Store(true)
+	closers = append(closers, func() { h.running.Store(false); _ = h.eng.Stop(context.WithoutCancel(ctx)) })
+	if err := h.bot.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": node, "store": st.Dialect()})
-	})
-	mux.Handle("POST /api/messages", bot)
-	if cfg.InternalAPI {
-		mountInternal(mux, eng)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stdout, "herald serving on http://%s (node %s, %s store)\n", ln.Addr(), node, st.Dialect())
+	mux.Handle("/api/messages", h.bot)
+	mux.Handle("/", h.api)
+	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { h.served <- h.srv.Serve(ln) }()
+	return h, nil
+}
 
-	select {
-	case <-ctx.Done():
-	case err = <-served:
+// stop stops in order: no new requests (in-flight ones finish), then the
+// bot's background work, then the engine (calls in flight are recorded),
+// then the store.
+func (h *heraldNode) stop(ctx context.Context) error {
+	shutErr := h.srv.Shutdown(ctx)
+	if errors.Is(shutErr, http.ErrServerClosed) {
+		shutErr = nil
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.StopTimeout)
-	defer cancel()
-	shutErr := srv.Shutdown(stopCtx)
-	botErr := bot.Stop(stopCtx)
-	engErr := eng.Stop(stopCtx)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return errors.Join(err, shutErr, botErr, engErr)
+	botErr := h.bot.Stop(ctx)
+	h.running.Store(false)
+	engErr := h.eng.Stop(ctx)
+	return errors.Join(shutErr, botErr, engErr, h.store.Close())
 }
 
 // newServeBot builds the bot endpoint: verified inbound activities keep
 // the directory current and get welcomes and commands answered.
-func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Store, hc *http.Client, log *slog.Logger) (*herald.Bot, error) {
-	vc := botauth.VerifierConfig{AppID: cfg.AppID, HTTPClient: hc, Logger: log}
-	if cfg.Emulator != "" {
-		vc.MetadataURL = cfg.Emulator + "/v1/.well-known/openidconfiguration"
-	}
-	v, err := botauth.NewVerifier(vc)
+func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Store, eng *herald.Engine, log *slog.Logger) (*herald.Bot, error) {
+	// Welcomes go through the engine (paced, retried, recorded, sent once
+	// per welcome); replies in conversations go directly.
+	sender := herald.NewEngineSender(eng, herald.NewConnectorSender(conn, st, botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName}))
+	v, err := botauth.NewVerifier(botauth.VerifierConfig{AppID: cfg.AppID, MetadataURL: cfg.MetadataURL,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return herald.NewBot(herald.BotConfig{AppID: cfg.AppID, Verifier: v, Connector: conn, Store: st, Logger: log})
+	welcome := herald.WelcomeConfig{GuideURL: cfg.GuideURL}
+	if cfg.WelcomeTemplates != "" {
+		if err := welcome.LoadTemplates(os.DirFS(cfg.WelcomeTemplates)); err != nil {
+			return nil, err
+		}
+	}
+	return herald.NewBot(herald.BotConfig{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn,
+		Store: st, Sender: sender, Logger: log, Welcome: welcome, Topics: cfg.Topics, RosterRefresh: cfg.RosterRefresh})
 }
 
-// mountInternal serves a minimal JSON interface to the engine for tests
-// and local trials, until the /v1 API exists: POST /internal/notifications
-// (a NotificationRequest) and GET /internal/notifications/{id}. It has no
-// authentication: it is off unless --internal-api on.
-func mountInternal(mux *http.ServeMux, eng *herald.Engine) {
-	mux.HandleFunc("POST /internal/notifications", func(w http.ResponseWriter, r *http.Request) {
-		var req herald.NotificationRequest
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20))
-		if err := dec.Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-			return
-		}
-		n, err := eng.Send(r.Context(), req)
-		switch {
-		case errors.Is(err, herald.ErrInvalid):
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		case err != nil:
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		default:
-			writeJSON(w, http.StatusAccepted, n)
-		}
-	})
-	mux.HandleFunc("GET /internal/notifications/{id}", func(w http.ResponseWriter, r *http.Request) {
-		n, err := eng.Get(r.Context(), r.PathValue("id"))
-		switch {
-		case errors.Is(err, herald.ErrNotFound):
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
-		case err != nil:
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		default:
-			writeJSON(w, http.StatusOK, n)
-		}
-	})
+// apiKeys are the keys the API accepts and where they came from.
+type apiKeys struct {
+	keys []string
+	// file is where the generated key is kept; empty when the keys were
+	// configured, or the store (in memory) has no directory to keep it in.
+	file string
+	// fresh reports a key generated by this start, to be shown once.
+	fresh bool
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+// describe prints where the API key is. The key itself is printed only
+// when it was just generated (or lives only as long as the process).
+func (k apiKeys) describe(w io.Writer) {
+	switch {
+	case k.file == "" && k.fresh:
+		fmt.Fprintf(w, "  API key:      %s (generated for this run; set --api-key to choose one)\n", k.keys[0])
+	case k.fresh:
+		fmt.Fprintf(w, "  API key:      %s (generated and kept in %s; shown only now)\n", k.keys[0], k.file)
+	case k.file != "":
+		fmt.Fprintf(w, "  API key:      in %s\n", k.file)
+	default:
+		fmt.Fprintf(w, "  API keys:     %d configured\n", len(k.keys))
+	}
+}
+
+// resolveAPIKeys returns the configured keys, else the key kept next to
+// the SQLite database, generating it on first start. A PostgreSQL store
+// needs configured keys: the nodes sharing it would each make their own.
+func resolveAPIKeys(cfg serveConfig) (apiKeys, error) {
+	if len(cfg.APIKeys) > 0 {
+		return apiKeys{keys: cfg.APIKeys}, nil
+	}
+	path, ok := apiKeyPath(cfg.Store)
+	if !ok {
+		return apiKeys{}, errors.New("serve: an API key is required with a PostgreSQL store: set --api-key or HERALD_API_KEYS")
+	}
+	if path == "" {
+		key, err := newAPIKey()
+		return apiKeys{keys: []string{key}, fresh: true}, err
+	}
+	key, fresh, err := loadOrCreateKey(path)
+	if err != nil {
+		return apiKeys{}, fmt.Errorf("serve: API key file: %w", err)
+	}
+	return apiKeys{keys: []string{key}, file: path, fresh: fresh}, nil
+}
+
+// apiKeyPath is the key file of a SQLite store: the database's path with
+// the extension .api-key ("" for an in-memory database). ok is false for
+// other stores.
+func apiKeyPath(store string) (path string, ok bool) {
+	switch {
+	case strings.HasPrefix(store, "sqlite:"):
+		path = strings.TrimPrefix(store, "sqlite:")
+	case strings.HasSuffix(store, ".db") && !strings.Contains(store, "://"):
+		path = store
+	default:
+		return "", false
+	}
+	if path == ":memory:" {
+		return "", true
+	}
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".api-key", true
+}
+
+// loadOrCreateKey reads the key in path, or writes a new one there (mode
+// 0600) when there is none.
+func loadOrCreateKey(path string) (key string, fresh bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key = strings.TrimSpace(string(b))
+		if len(key) < minAPIKeyBytes {
+			return "", false, fmt.Errorf("%s holds no usable key (delete it to have a new one made)", path)
+		}
+		return key, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, err
+	}
+	if key, err = newAPIKey(); err != nil {
+		return "", false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return loadOrCreateKey(path) // another process made it first
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	return key, true, f.Close()
+}
+
+// newAPIKey returns a random key: 24 bytes, base64url, with a prefix that
+// makes it recognisable in a leaked file.
+func newAPIKey() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate API key: %w", err)
+	}
+	return "hk_" + base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -49,9 +49,11 @@ CREATE TABLE deliveries (
     UNIQUE (notification_id, recipient)
 );
 -- Indexes are chosen so that a delivery's life (pending → sending → final)
--- touches few index entries: the first index never changes after insert;
--- the partial ones hold only the deliveries waiting or in flight.
-CREATE INDEX deliveries_notification ON deliveries (notification_id, id);
+-- touches few index entries: the partial ones hold only the deliveries
+-- waiting or in flight. (Every update of a row adds an entry to each
+-- index, so there is no separate index on (notification_id, id): a
+-- notification's deliveries are listed through the primary key and
+-- counted through the unique index.)
 CREATE INDEX deliveries_pending ON deliveries (notification_id, tenant_id, id) WHERE state = 'pending';
 CREATE INDEX deliveries_sending ON deliveries (notification_id) WHERE state = 'sending';
 

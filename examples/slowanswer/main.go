@@ -1,0 +1,176 @@
+// Command slowanswer is an example Teams bot built on Herald's library.
+// Asked how many primes there are below some number, it acknowledges the
+// question at once ("Working on it…") and posts the answer into the same
+// conversation when the computation ends. The answer is a durable
+// follow-up (Bot.HandleLater and Turn.Later): if the process dies in
+// between, the next start computes it again and posts it.
+//
+// Usage:
+//
+//	slowanswer --emulator http://127.0.0.1:3979 [--addr 127.0.0.1:3978]
+//	    [--store slowanswer.db] [--work 3s] [--app-id ID --app-secret SECRET]
+//
+// See README.md for running it against `herald emulator`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"herald"
+	"herald/botauth"
+	"herald/botframework"
+	"herald/sqlstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "slowanswer:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags say.
+type config struct {
+	addr, store, emulator, appID, appSecret string
+	work, lease                             time.Duration
+}
+
+// The emulator's default bot credentials (`herald emulator --app-id`,
+// `--app-secret`).
+const (
+	emulatorAppID     = "00000000-0000-0000-0000-000000000001"
+	emulatorAppSecret = "emulator-secret"
+)
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("slowanswer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:3978", "address to serve the messaging endpoint /api/messages on")
+	fs.StringVar(&c.store, "store", "slowanswer.db", "SQLite file holding the directory and the pending follow-ups")
+	fs.StringVar(&c.emulator, "emulator", "", "base URL of a herald emulator to use instead of Microsoft Teams")
+	fs.StringVar(&c.appID, "app-id", emulatorAppID, "the bot's Microsoft app id")
+	fs.StringVar(&c.appSecret, "app-secret", emulatorAppSecret, "the bot's client secret")
+	fs.DurationVar(&c.work, "work", 3*time.Second, "the least time an answer takes (a slow backend, standing in)")
+	fs.DurationVar(&c.lease, "lease", herald.DefaultFollowUpLease, "how long after a crash an unfinished answer is taken up again")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case c.work < 0 || c.lease <= 0:
+		return config{}, errors.New("--work must not be negative and --lease must be positive")
+	case c.appID == "" || c.appSecret == "":
+		return config{}, errors.New("--app-id and --app-secret are required")
+	}
+	c.emulator = strings.TrimRight(c.emulator, "/")
+	if c.emulator != "" {
+		if u, err := url.Parse(c.emulator); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return config{}, fmt.Errorf("--emulator %q is not an http(s) URL", c.emulator)
+		}
+	}
+	return c, nil
+}
+
+// run serves the bot until ctx ends, then stops it gracefully.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, err := sqlstore.Open(ctx, "sqlite:"+cfg.store, sqlstore.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bot, err := newBot(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	if err := bot.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/messages", bot)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "slowanswer listening on http://%s/api/messages\n", ln.Addr())
+
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	shutErr := srv.Shutdown(stopCtx)
+	botErr := bot.Stop(stopCtx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, shutErr, botErr)
+}
+
+// newBot wires Herald's bot endpoint: tokens out, verification in, the
+// Connector, the store, and this bot's handler and follow-up.
+func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*herald.Bot, error) {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	tc := botauth.TokenConfig{AppID: cfg.appID, AppSecret: cfg.appSecret, HTTPClient: hc}
+	vc := botauth.VerifierConfig{AppID: cfg.appID, HTTPClient: hc, Logger: log}
+	var trusted []string
+	if cfg.emulator != "" {
+		u, _ := url.Parse(cfg.emulator) // checked by parseFlags
+		tc.Authority = cfg.emulator
+		vc.MetadataURL = cfg.emulator + "/v1/.well-known/openidconfiguration"
+		trusted = []string{u.Host}
+	}
+	tokens, err := botauth.NewTokenSource(tc)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := botauth.NewVerifier(vc)
+	if err != nil {
+		return nil, err
+	}
+	bot, err := herald.NewBot(herald.BotConfig{
+		AppID:     cfg.appID,
+		BotName:   "Slow Answer",
+		Verifier:  verifier,
+		Connector: botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: trusted}),
+		Store:     st,
+		Logger:    log,
+		// Every message goes to ask; "help" gets its usage line.
+		DisableCommands: true,
+		FollowUpLease:   cfg.lease,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := answerer{work: cfg.work}
+	bot.HandleLater(primesFollowUp, a.answer)
+	bot.OnMessage(a.ask)
+	return bot, nil
+}
