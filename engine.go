@@ -221,7 +221,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		ID:                   cfg.NodeID,
 		Logger:               cfg.Logger.With("component", "river"),
 		FetchCooldown:        cfg.FetchCooldown,
-		FetchPollInterval:    max(cfg.FetchCooldown, 200*time.Millisecond),
+		FetchPollInterval:    max(cfg.FetchCooldown, 50*time.Millisecond),
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: 3 * senderBudget,
 		RetryPolicy:          jobRetryPolicy{},

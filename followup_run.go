@@ -101,11 +101,12 @@ func (b *Bot) runFollowUp(ctx context.Context, t BotTask) {
 		return
 	}
 	c := botframework.Classify(err)
-	drop := errors.Is(err, errDrop) || errors.Is(err, ErrUnreachable) || c.Reason.Permanent() || t.Attempts >= b.cfg.TaskAttempts
+	permanent := errors.Is(err, errDrop) || errors.Is(err, ErrUnreachable) || c.Reason.Permanent()
+	drop := permanent || t.Attempts >= b.cfg.TaskAttempts
 	switch {
-	case ctx.Err() != nil && !drop:
-		// Stopping: due again at once, so the next start runs it without
-		// waiting for the lease.
+	case ctx.Err() != nil && !permanent:
+		// Stopping (not the follow-up's fault): due again at once, so the
+		// next start runs it without waiting for the lease.
 		if err := b.store.BotTaskRetry(sctx, t.ID, b.now(), "interrupted: the bot stopped"); err != nil {
 			b.log.Error("release follow-up", "key", t.Key, "err", err)
 		}
@@ -132,7 +133,7 @@ func (b *Bot) keepLease(ctx context.Context, cancel context.CancelFunc, t BotTas
 	var lost atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(b.cfg.FollowUpLease / 3)
+		tick := time.NewTicker(max(b.cfg.FollowUpLease/3, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {

@@ -343,3 +343,35 @@ func TestFollowUpDoesNotHoldBackWelcomes(t *testing.T) {
 		t.Fatalf("no answer: %v (conversation: %q)", err, h.texts(res.ConversationID))
 	}
 }
+
+func TestFollowUpReleasedOnStop(t *testing.T) {
+	t.Parallel()
+	var clock atomic.Pointer[time.Time]
+	h := newHarness(t, noCommands, clocked(&clock))
+	started := make(chan struct{}, 1)
+	var calls atomic.Int32
+	asker(h, func(ctx context.Context, f *herald.FollowUp) (*botframework.Activity, error) {
+		if calls.Add(1) == 1 {
+			started <- struct{}{}
+			<-ctx.Done() // a long computation, interrupted by Stop
+			return nil, ctx.Err()
+		}
+		return double(ctx, f)
+	})
+	if err := h.bot.Start(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	res := h.ask(h.user("Hu Li").ID, "", "double 7")
+	<-started
+	if err := h.bot.Stop(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The next process takes it up at once, not after the lease (the clock
+	// stands still).
+	h.restart()
+	h.bot.HandleLater("double", double)
+	h.flush()
+	if got := strings.Join(h.texts(res.ConversationID), "|"); got != "Working on it…|7 doubled is 14" {
+		t.Fatalf("after the restart: %q", got)
+	}
+}

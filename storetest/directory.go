@@ -475,52 +475,6 @@ func testWelcome(t *testing.T, s herald.Store) {
 	}
 }
 
-func testBotTask(t *testing.T, s herald.Store) {
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	added, err := s.BotTaskAdd(ctx, herald.BotTask{Kind: "welcome", Key: "29:a", Payload: []byte(`{"x":1}`), RunAfter: now})
-	must(t, err)
-	if !added {
-		t.Fatal("first add not added")
-	}
-	if added, _ = s.BotTaskAdd(ctx, herald.BotTask{Kind: "welcome", Key: "29:a", RunAfter: now}); added {
-		t.Fatal("duplicate (kind, key) added")
-	}
-	_, err = s.BotTaskAdd(ctx, herald.BotTask{Kind: "welcome", Key: "29:b", RunAfter: now.Add(time.Hour)})
-	must(t, err)
-	_, err = s.BotTaskAdd(ctx, herald.BotTask{Kind: "roster", Key: "29:a", RunAfter: now.Add(-time.Second)})
-	must(t, err)
-
-	claimed, err := s.BotTaskClaim(ctx, herald.BotTaskClaimParams{Now: now, Lease: time.Minute, Limit: 10})
-	must(t, err)
-	if diff := cmp.Diff([]string{"welcome/29:a", "roster/29:a"}, ids(claimed, func(t herald.BotTask) string { return t.Kind + "/" + t.Key })); diff != "" {
-		t.Fatalf("claimed (-want +got):\n%s", diff)
-	}
-	if string(claimed[0].Payload) != `{"x":1}` || claimed[0].Attempts != 1 || !claimed[0].RunAfter.Equal(now.Add(time.Minute)) {
-		t.Fatalf("claimed task: %+v", claimed[0])
-	}
-	again, err := s.BotTaskClaim(ctx, herald.BotTaskClaimParams{Now: now, Lease: time.Minute, Limit: 10})
-	must(t, err)
-	if len(again) != 0 {
-		t.Fatalf("leased tasks claimed again: %+v", again)
-	}
-	must(t, s.BotTaskDone(ctx, claimed[0].ID))
-	must(t, s.BotTaskRetry(ctx, claimed[1].ID, now, "boom"))
-	if !errors.Is(s.BotTaskDone(ctx, claimed[0].ID), herald.ErrNotFound) {
-		t.Fatal("BotTaskDone twice did not report ErrNotFound")
-	}
-	// After the lease expires (a crashed claimer), tasks come back.
-	later, err := s.BotTaskClaim(ctx, herald.BotTaskClaimParams{Now: now.Add(2 * time.Hour), Lease: time.Minute, Limit: 1})
-	must(t, err)
-	if len(later) != 1 || later[0].Kind != "roster" || later[0].Attempts != 2 || later[0].LastError != "boom" {
-		t.Fatalf("retried task: %+v", later)
-	}
-	// A finished task's (kind, key) can be added again.
-	if added, _ = s.BotTaskAdd(ctx, herald.BotTask{Kind: "welcome", Key: "29:a"}); !added {
-		t.Fatal("re-adding a finished task's key failed")
-	}
-}
-
 func testNotFound(t *testing.T, s herald.Store) {
 	ctx := context.Background()
 	checks := map[string]error{}
