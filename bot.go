@@ -107,8 +107,10 @@ type Handler func(ctx context.Context, t *Turn) error
 
 // Bot is the bot's messaging endpoint (an http.Handler for
 // /api/messages) and its background work: it verifies, decodes and records
-// every activity, answers Teams at once, and then fetches rosters and
-// sends welcomes from durable tasks. Register handlers before serving.
+// every activity, answers Teams at once, and then fetches rosters (and the
+// email and UPN of people who reach it personally, which Teams leaves out
+// of personal activities) and sends welcomes from durable tasks. Register
+// handlers before serving.
 type Bot struct {
 	cfg       BotConfig
 	store     DirectoryStore
@@ -121,6 +123,7 @@ type Bot struct {
 	onCard    []Handler
 	onEvent   []Handler
 	later     map[string]FollowUpFunc
+	details   detailsGate // when member fetches may be queued again
 
 	wake      chan struct{}
 	laterWake chan struct{}

@@ -107,12 +107,20 @@ func (s *connectorSender) SendToUser(ctx context.Context, u User, activity *botf
 
 // failed records what a failed send says about the user and returns err.
 func (s *connectorSender) failed(ctx context.Context, u User, err error) error {
+	return recordUserFailure(ctx, s.store, u.ID, err)
+}
+
+// recordUserFailure records what a failed call to a user's personal chat
+// says about the user (blocked: marked blocked; chat gone: its id
+// forgotten) and returns err, joined with the store's error if recording
+// failed.
+func recordUserFailure(ctx context.Context, store DirectoryStore, userID string, err error) error {
 	var serr error
 	switch botframework.Classify(err).Reason {
 	case botframework.ReasonBlockedByUser:
-		serr = s.store.UserSetBlocked(ctx, u.ID, true)
+		serr = store.UserSetBlocked(ctx, userID, true)
 	case botframework.ReasonConversationNotFound:
-		serr = s.store.UserSetConversation(ctx, u.ID, "")
+		serr = store.UserSetConversation(ctx, userID, "")
 	}
 	if serr != nil {
 		return errors.Join(err, serr)

@@ -18,7 +18,8 @@ const (
 	taskWelcomePersonal = "welcome.personal"
 	taskMemberChannel   = "welcome.member.channel"
 	taskMemberPersonal  = "welcome.member.personal"
-	taskReply           = "reply" // a command's answer, or a card update
+	taskReply           = "reply"        // a command's answer, or a card update
+	taskUserDetails     = "user.details" // a user's email and UPN (bot_details.go)
 )
 
 // errDrop marks a task failure that retrying cannot fix.
@@ -99,7 +100,7 @@ func (b *Bot) runTask(ctx context.Context, t BotTask) {
 		return
 	}
 	c := botframework.Classify(err)
-	drop := errors.Is(err, errDrop) || errors.Is(err, ErrUnreachable) || c.Reason.Permanent() || t.Attempts >= b.cfg.TaskAttempts
+	drop := b.dropsTask(t, err)
 	if ctx.Err() != nil && !drop {
 		// Stopping: leave the task to its lease, so it runs after restart.
 		return
@@ -116,6 +117,13 @@ func (b *Bot) runTask(ctx context.Context, t BotTask) {
 	if err := b.store.BotTaskRetry(sctx, t.ID, b.now().Add(wait), clipMessage(err.Error())); err != nil {
 		b.log.Error("retry task", "kind", t.Kind, "key", t.Key, "err", err)
 	}
+}
+
+// dropsTask reports whether a task that failed with err ends instead of
+// being retried: the failure is permanent, or it was the last attempt.
+func (b *Bot) dropsTask(t BotTask, err error) bool {
+	return errors.Is(err, errDrop) || errors.Is(err, ErrUnreachable) ||
+		botframework.Classify(err).Reason.Permanent() || t.Attempts >= b.cfg.TaskAttempts
 }
 
 // backoff is the wait before attempt n+1: 2s, 4s, 8s … capped at 10 min.
@@ -153,6 +161,8 @@ func (b *Bot) handleTask(ctx context.Context, t BotTask) error {
 			return b.welcomeMemberChannel(ctx, p)
 		}
 		return b.welcomeMemberPersonal(ctx, p)
+	case taskUserDetails:
+		return b.runUserDetails(ctx, t)
 	case taskReply:
 		var p replyTask
 		if err := decodeTask(t, &p); err != nil {

@@ -34,7 +34,8 @@ func (b *Bot) capture(ctx context.Context, t *Turn) error {
 	if err := b.captureConversation(ctx, a, team, tenantID); err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
-	if err := b.captureSender(ctx, a, team, tenantID); err != nil {
+	sender, err := b.captureSender(ctx, a, team, tenantID)
+	if err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
 	for _, m := range a.Mentions() {
@@ -47,7 +48,6 @@ func (b *Bot) capture(ctx context.Context, t *Turn) error {
 			return fmt.Errorf("capture mention: %w", err)
 		}
 	}
-	var err error
 	switch a.Type {
 	case botframework.TypeInstallationUpdate:
 		err = b.captureInstallation(ctx, a, team, tenantID)
@@ -56,6 +56,13 @@ func (b *Bot) capture(ctx context.Context, t *Turn) error {
 	}
 	if err != nil {
 		return fmt.Errorf("capture %s: %w", a.Type, err)
+	}
+	// A personal install or message carries no email or UPN: fetch them
+	// once, so the user can be reached by either.
+	if sender.ID != "" && isPersonal(a, team) {
+		if err := b.queueUserDetails(ctx, a, sender, tenantID); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
 	}
 	return nil
 }
@@ -140,9 +147,11 @@ func (b *Bot) captureConversation(ctx context.Context, a *botframework.Activity,
 	return b.store.ConversationUpsert(ctx, c)
 }
 
-func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+// captureSender records the activity's sender, when it is a user, and
+// returns the recorded user (the zero User when there is none).
+func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) (User, error) {
 	if a.From == nil || !isUserID(a.From.ID) {
-		return nil
+		return User{}, nil
 	}
 	p := UserUpsertParams{ID: a.From.ID, TenantID: tenantID, AADObjectID: a.From.AADObjectID, Name: a.From.Name,
 		ServiceURL: a.ServiceURL, Locale: a.Locale, TimeZone: a.LocalTimezone, LastSeen: b.now()}
@@ -159,26 +168,29 @@ func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team 
 	}
 	u, err := b.store.UserUpsert(ctx, p)
 	if err != nil {
-		return err
+		return User{}, err
 	}
 	if a.Type != botframework.TypeMessage {
-		return nil
+		return u, nil
 	}
 	// Someone who writes to the bot has not blocked it (any more).
 	if u.Blocked {
 		if err := b.store.UserSetBlocked(ctx, u.ID, false); err != nil {
-			return err
+			return User{}, err
 		}
+		b.details.forget(u.ID)
 	}
 	if u.Uninstalled && isPersonal(a, team) {
 		if err := b.store.UserSetInstalled(ctx, u.ID, true, b.now()); err != nil {
-			return err
+			return User{}, err
 		}
 	}
 	if team != nil {
-		return b.store.MembershipAdd(ctx, team.ID, u.ID)
+		if err := b.store.MembershipAdd(ctx, team.ID, u.ID); err != nil {
+			return User{}, err
+		}
 	}
-	return nil
+	return u, nil
 }
 
 func (b *Bot) captureInstallation(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
@@ -261,6 +273,7 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 	if !fresh {
 		return nil
 	}
+	b.details.forget(a.From.ID) // a new install may fetch the details again at once
 	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, personalWelcomeTask{UserID: a.From.ID,
 		ConversationID: a.Conversation.ID, TenantID: tenantID, ServiceURL: a.ServiceURL, BotName: recipientName(a)})
 }

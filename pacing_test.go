@@ -225,21 +225,73 @@ func TestMinDuration(t *testing.T) {
 	}
 }
 
-func TestConvTrackerSweep(t *testing.T) {
+func TestConvTrackerForgetsQuietConversations(t *testing.T) {
 	t.Parallel()
 	c := newConvTracker(TeamsConversationWindows())
-	hour := int64(time.Hour)
-	c.start(1)
-	c.finish(1, 0)
-	c.start(2)
-	c.finish(2, 0)
-	c.start(2)
-	c.finish(2, 10)
-	if len(c.one) != 1 || len(c.many) != 1 || len(c.flying) != 0 {
-		t.Fatalf("one=%d many=%d flying=%d", len(c.one), len(c.many), len(c.flying))
+	sec := int64(time.Second)
+	for k := uint64(1); k <= 1000; k++ {
+		c.start(k)
+		c.finish(k, 0)
 	}
-	c.sweep(hour + 11)
-	if len(c.one) != 0 || len(c.many) != 0 {
-		t.Fatalf("after sweep one=%d many=%d, want none", len(c.one), len(c.many))
+	c.start(5000) // in flight: kept
+	if len(c.recent) != 1001 {
+		t.Fatalf("recent = %d", len(c.recent))
+	}
+	c.start(1)
+	c.finish(1, 61*sec) // sweeps
+	if len(c.recent) != 2 {
+		t.Fatalf("after a minute recent = %d, want the one just called and the one in flight", len(c.recent))
+	}
+}
+
+func TestConvTrackerLongWindow(t *testing.T) {
+	t.Parallel()
+	// 3 calls per hour, with the short windows out of the way.
+	c := newConvTracker([]Window{{time.Second, 100}, {time.Hour, 3}})
+	min := int64(time.Minute)
+	for i := range 3 {
+		at := int64(i) * 10 * min
+		if w := c.wait(7, at); w != 0 {
+			t.Fatalf("call %d waits %v", i, w)
+		}
+		c.start(7)
+		c.finish(7, at)
+	}
+	now := 30 * min
+	w := c.wait(7, now)
+	if w <= 0 {
+		t.Fatal("fourth call in the hour allowed")
+	}
+	// The first call (minute 0) leaves the window at 60 min; the sketch
+	// counts by minute, so the wait ends at 61 min at the latest.
+	if got := now + int64(w); got < 60*min || got > 61*min {
+		t.Fatalf("wait ends at %v, want between 60 and 61 min", time.Duration(got))
+	}
+	if w := c.wait(8, now); w != 0 {
+		t.Fatalf("another conversation waits %v", w)
+	}
+	c.sweep(now)
+	if len(c.recent) != 0 {
+		t.Fatalf("quiet conversation kept: %d", len(c.recent))
+	}
+	if w := c.wait(7, now); w <= 0 {
+		t.Fatal("the sketch forgot the calls when the exact record went")
+	}
+}
+
+func TestCallSketchMemoryIsFixed(t *testing.T) {
+	t.Parallel()
+	k := newCallSketch(time.Hour)
+	for i := range 200_000 {
+		k.add(uint64(i)*0x9e3779b97f4a7c15, int64(i)*int64(time.Millisecond)*50)
+	}
+	used := 0
+	for _, b := range k.buckets {
+		if b.counts != nil {
+			used++
+		}
+	}
+	if used > len(k.buckets) || len(k.buckets) != 62 {
+		t.Fatalf("buckets = %d (used %d)", len(k.buckets), used)
 	}
 }

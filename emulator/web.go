@@ -24,6 +24,11 @@ func parseTemplates() *webTemplates {
 	funcs := template.FuncMap{
 		"convURL": func(id string) string { return "/conversations/" + url.PathEscape(id) },
 		"clock":   func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		// Adaptive Card texts: TextBlocks and facts take Markdown, TextBlocks
+		// and rich text runs the DATE() and TIME() functions.
+		"textBlock": func(s string) template.HTML { return markdownHTML(cardDates(s), false) },
+		"richText":  cardDates,
+		"fact":      func(s string) template.HTML { return markdownHTML(s, false) },
 	}
 	parse := func(page string) *template.Template {
 		return template.Must(template.New(page).Funcs(funcs).ParseFS(webFiles, "templates/layout.html", "templates/"+page))
@@ -109,14 +114,32 @@ type pageMessage struct {
 	Author    string
 	Time      time.Time
 	Event     string // a system line for events; empty for messages
-	Text      []textPart
+	Text      messageText
 	Cards     []pageCard
 	Value     string // a card submit's payload, pretty-printed
 	Edited    bool
 	Deleted   bool
-	History   [][]textPart
+	History   []messageText
 	BotStatus int
 	Replies   []*pageMessage
+}
+
+// messageText is a message's text rendered for the page: escaped plain
+// text with its mentions, or formatted Markdown (textFormat "markdown").
+type messageText struct {
+	HTML     template.HTML
+	Markdown bool
+}
+
+// renderText renders a message text of the given textFormat.
+func renderText(text, format string) messageText {
+	if text == "" {
+		return messageText{}
+	}
+	if format == botframework.TextFormatMarkdown {
+		return messageText{HTML: markdownHTML(text, true), Markdown: true}
+	}
+	return messageText{HTML: plainHTML(text)}
 }
 
 // textPart is a run of text; Mention marks an @mention.
@@ -139,7 +162,7 @@ func (e *Emulator) pageMessage(a RecordedActivity) *pageMessage {
 		m.Event = e.describeEvent(&act)
 		return m
 	}
-	m.Text = splitMentions(act.Text)
+	m.Text = renderText(act.Text, act.TextFormat)
 	for _, at := range act.Attachments {
 		if c, ok := renderCard(at); ok {
 			m.Cards = append(m.Cards, c)
@@ -153,7 +176,7 @@ func (e *Emulator) pageMessage(a RecordedActivity) *pageMessage {
 		}
 	}
 	for _, h := range a.History {
-		m.History = append(m.History, splitMentions(h.Activity.Text))
+		m.History = append(m.History, renderText(h.Activity.Text, h.Activity.TextFormat))
 	}
 	return m
 }

@@ -103,3 +103,52 @@ func TestChannelPageShowsThreads(t *testing.T) {
 		t.Fatalf("channel page:\n%s", page)
 	}
 }
+
+func TestConversationPageFormatsMarkdownAndDates(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	d := b.demo(t)
+	conv := b.personal(t, d.Users[0].ID)
+	send := func(body any) {
+		t.Helper()
+		var res struct{ ID string }
+		b.call(t, "POST", "v3/conversations/"+esc(conv)+"/activities", body).decode(t, &res)
+		if res.ID == "" {
+			t.Fatal("send answered no id")
+		}
+	}
+	send(map[string]any{"type": "message", "textFormat": "markdown",
+		"text": "Deploy **done**, _on time_: see [the run](https://ci.example.com/runs/7)\n- api 2.4\n- web 1.9\nThanks"})
+	send(map[string]any{"type": "message", "textFormat": "markdown",
+		"text": `XSS <img src=x onerror=alert(1)> [x](javascript:alert(2)) **<script>alert(3)</script>** [y](https://a.example/"onclick="alert(4))`})
+	send(message("Plain **not bold** text"))
+	card := map[string]any{"type": "AdaptiveCard", "version": "1.5", "body": []any{
+		map[string]any{"type": "TextBlock", "text": "Status: **green**, [dashboard](https://status.example.com)"},
+		map[string]any{"type": "TextBlock", "text": "by Release pipeline · {{DATE(2026-11-25T10:00:00Z, SHORT)}} {{TIME(2026-11-25T10:00:00Z)}}"},
+		map[string]any{"type": "FactSet", "facts": []any{map[string]any{"title": "**Priority**", "value": "P1 <b>now</b>"}}},
+		map[string]any{"type": "RichTextBlock", "inlines": []any{map[string]any{"type": "TextRun", "text": "**raw** until {{DATE(2026-11-25T10:00:00Z, LONG)}}"}}},
+	}}
+	send(map[string]any{"type": "message", "attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}}})
+
+	page := getPage(t, b.srv.URL+"/conversations/"+url.PathEscape(conv))
+	for _, want := range []string{
+		"Deploy <strong>done</strong>, <em>on time</em>: see " +
+			`<a href="https://ci.example.com/runs/7" rel="noopener noreferrer" target="_blank">the run</a>` +
+			"<ul><li>api 2.4</li><li>web 1.9</li></ul>Thanks",
+		"XSS &lt;img src=x onerror=alert(1)&gt; x) <strong>&lt;script&gt;alert(3)&lt;/script&gt;</strong> y)",
+		"Plain **not bold** text",
+		`Status: <strong>green</strong>, <a href="https://status.example.com" rel="noopener noreferrer" target="_blank">dashboard</a>`,
+		"by Release pipeline · Wed, Nov 25, 2026 10:00 AM UTC",
+		"<dt class=\"md\"><strong>Priority</strong></dt><dd class=\"md\">P1 &lt;b&gt;now&lt;/b&gt;</dd>",
+		"**raw** until Wednesday, November 25, 2026",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("conversation page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<img", "<script>", "javascript:", `"onclick=`, "<b>now", "{{DATE", "{{TIME"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("conversation page contains %q", bad)
+		}
+	}
+}

@@ -71,6 +71,10 @@ type memoryResult struct {
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
 	Seconds    float64 `json:"seconds"`
 	Delivered  int     `json:"delivered"`
+	// PeakHeapMB and PeakGoSysMB are the Go runtime's view: heap in use
+	// and memory obtained from the system.
+	PeakHeapMB  float64 `json:"peak_heap_mb"`
+	PeakGoSysMB float64 `json:"peak_go_sys_mb"`
 }
 
 type engineBenchFlags struct {
@@ -615,7 +619,7 @@ func benchMemory(ctx context.Context, f engineBenchFlags, progress io.Writer) (*
 		return nil, errors.New("no resource usage for the child")
 	}
 	r.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
-	fmt.Fprintf(progress, "memory: %.0f MB peak for %d recipients in %.0f s\n", r.PeakRSSMB, r.Recipients, r.Seconds)
+	fmt.Fprintf(progress, "memory: %.0f MB peak RSS (Go heap %.0f MB, Go total %.0f MB) for %d recipients in %.0f s\n", r.PeakRSSMB, r.PeakHeapMB, r.PeakGoSysMB, r.Recipients, r.Seconds)
 	return &r, nil
 }
 
@@ -651,9 +655,38 @@ func runMemoryChild(ctx context.Context, f engineBenchFlags, e *env) error {
 		return err
 	}
 	defer eng.Stop(context.WithoutCancel(ctx))
+	// Sample the Go heap while the notification runs, to tell it apart
+	// from the rest of the resident memory.
+	var peakHeap, peakSys uint64
+	sampled := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peakHeap, peakSys = max(peakHeap, ms.HeapInuse), max(peakSys, ms.Sys)
+			if path := os.Getenv("HERALD_BENCH_HEAPPROFILE"); path != "" && ms.HeapInuse >= peakHeap {
+				if hf, err := os.Create(path); err == nil {
+					_ = pprof.WriteHeapProfile(hf)
+					hf.Close()
+				}
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	n, took, err := sendAndWait(ctx, eng, herald.NotificationRequest{Audience: herald.Audience{Tenants: []string{emulator.LoadTenantID}}, Content: benchContent})
+	close(stopSampling)
+	<-sampled
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(e.stdout).Encode(memoryResult{Recipients: n.Counts.Total(), Seconds: took.Seconds(), Delivered: n.Counts.Delivered})
+	return json.NewEncoder(e.stdout).Encode(memoryResult{Recipients: n.Counts.Total(), Seconds: took.Seconds(), Delivered: n.Counts.Delivered,
+		PeakHeapMB: float64(peakHeap) / (1 << 20), PeakGoSysMB: float64(peakSys) / (1 << 20)})
 }
