@@ -93,6 +93,9 @@ func (e *Engine) expand(ctx context.Context, id string) error {
 		if err := e.insertSenders(ctx, id, n.Request.Priority, tenants); err != nil {
 			return fmt.Errorf("expand %s: %w", id, err)
 		}
+		if len(tenants) > 0 {
+			e.rt.expanded(id, tenants)
+		}
 		c = next
 	}
 	ok, err := e.store.NotificationSetState(ctx, NotificationSetStateParams{
@@ -101,6 +104,7 @@ func (e *Engine) expand(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("expand %s: %w", id, err)
 	}
+	e.rt.expanded(id, nil)
 	if !ok {
 		return nil // cancelled meanwhile
 	}

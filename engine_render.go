@@ -27,6 +27,52 @@ type runtimes struct {
 	m  map[string]*runtime
 	// gone remembers cancelled ids so a late sender sees it.
 	gone map[string]bool
+	// expanding has, per notification being expanded and tenant, a
+	// channel closed when the expansion in this process records more of
+	// that tenant's deliveries (or ends).
+	expanding map[string]map[string]chan struct{}
+}
+
+// expansionCh returns the channel closed when the notification's
+// expansion next records deliveries of tenant (or ends).
+func (rs *runtimes) expansionCh(id, tenant string) <-chan struct{} {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.expanding == nil {
+		rs.expanding = map[string]map[string]chan struct{}{}
+	}
+	byTenant := rs.expanding[id]
+	if byTenant == nil {
+		byTenant = map[string]chan struct{}{}
+		rs.expanding[id] = byTenant
+	}
+	ch := byTenant[tenant]
+	if ch == nil {
+		ch = make(chan struct{})
+		byTenant[tenant] = ch
+	}
+	return ch
+}
+
+// expanded wakes the senders of tenants waiting for the notification's
+// expansion; with no tenants (the expansion ended) it wakes them all.
+func (rs *runtimes) expanded(id string, tenants []string) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	byTenant := rs.expanding[id]
+	if tenants == nil {
+		for _, ch := range byTenant {
+			close(ch)
+		}
+		delete(rs.expanding, id)
+		return
+	}
+	for _, t := range tenants {
+		if ch := byTenant[t]; ch != nil {
+			close(ch)
+			delete(byTenant, t)
+		}
+	}
 }
 
 // acquire returns the notification's runtime, loading it if needed; pair

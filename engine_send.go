@@ -20,7 +20,10 @@ const (
 	senderHold = 256
 	senderLow  = 128
 	shortWait  = 5 * time.Second
-	expandPoll = 200 * time.Millisecond
+	// expandPoll is how often a sender looks for new deliveries while its
+	// notification is still being expanded elsewhere; in this process
+	// the expansion wakes it at once.
+	expandPoll = 2 * time.Second
 	maxErrText = 1000
 )
 
@@ -111,6 +114,7 @@ func (r *senderRun) idle(ctx context.Context) (bool, error) {
 	e := r.e
 	// Read the notification before looking for deliveries: once it says
 	// expanded, every delivery is recorded and visible below.
+	expanded := e.rt.expansionCh(r.rt.n.ID, r.tenant)
 	n, err := e.store.NotificationGet(ctx, r.rt.n.ID)
 	if err != nil {
 		return true, fmt.Errorf("load notification: %w", err)
@@ -139,11 +143,24 @@ func (r *senderRun) idle(ctx context.Context) (bool, error) {
 		r.sleep(ctx, wait)
 		return false, nil
 	case !n.Expanded:
-		r.sleep(ctx, expandPoll)
+		r.waitExpansion(ctx, expanded)
 		return false, nil
 	}
 	e.tryFinish(ctx, n.ID)
 	return true, nil
+}
+
+// waitExpansion waits until the expansion in this process records more
+// deliveries (ch closes), or expandPoll passes.
+func (r *senderRun) waitExpansion(ctx context.Context, ch <-chan struct{}) {
+	t := time.NewTimer(expandPoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.e.stopped:
+	case <-ch:
+	case <-t.C:
+	}
 }
 
 func (r *senderRun) sleep(ctx context.Context, d time.Duration) {

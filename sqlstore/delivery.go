@@ -441,7 +441,7 @@ func (s *Store) DeliveryRetry(ctx context.Context, p herald.DeliveryRetryParams)
 // connection; PostgreSQL commits a few batches at once.
 func (s *Store) DeliveryWriters() int {
 	if s.dialect == DialectPostgres {
-		return 4
+		return 8
 	}
 	return 1
 }
