@@ -259,6 +259,12 @@ func (s *scheduler) next(ctx context.Context) (*item, error) {
 			s.mu.Unlock()
 			return it, nil
 		}
+		// A pick that found nothing still made progress (it parked items or
+		// put tenants to sleep): if some tenant is ready, pick again now.
+		if len(s.ring) > 0 || s.cur != nil {
+			s.mu.Unlock()
+			continue
+		}
 		wait := time.Duration(-1)
 		if len(s.sleeping) > 0 {
 			wait = max(time.Duration(s.sleeping[0].wakeAt-now), 0)
