@@ -444,22 +444,28 @@ func (e *Engine) Retry(ctx context.Context, id string, opts RetryOptions) (int, 
 }
 
 // Wait blocks until the notification is completed or cancelled, or ctx
-// ends, and returns it.
+// ends, and returns it (with counts).
 func (e *Engine) Wait(ctx context.Context, id string) (Notification, error) {
 	for {
 		ch := e.finishedCh()
-		n, err := e.Get(ctx, id)
+		// The state alone is cheap to read; counts are read once at the
+		// end (counting a large notification scans its deliveries).
+		n, err := e.store.NotificationGet(ctx, id)
 		if err != nil {
-			return n, err
+			return n, fmt.Errorf("wait for notification: %w", err)
 		}
 		if n.State.Final() {
-			return n, nil
+			return e.Get(ctx, id)
 		}
 		t := time.NewTimer(time.Second)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return n, ctx.Err()
+			got, err := e.Get(context.WithoutCancel(ctx), id)
+			if err != nil {
+				got = n
+			}
+			return got, ctx.Err()
 		case <-ch:
 		case <-t.C:
 		}

@@ -21,6 +21,8 @@ func optedOutExpr(p string) string {
 // expandInsert returns the INSERT … SELECT that records a personal delivery
 // for each user the FROM/WHERE clause selects (as u). Parameters: $1
 // notification id, $2 topic, $3 critical, $4 now; the clause uses $5 on.
+// The uncorrelated EXISTS, evaluated once, skips the per-user preference
+// lookups when nobody opted out of the topic or of everything.
 func expandInsert(fromWhere string) string {
 	return `INSERT INTO deliveries (notification_id, recipient, kind, user_id, tenant_id, conversation_id,
 	service_url, name, given_name, email, state, reason, created_at, updated_at)
@@ -31,7 +33,9 @@ func expandInsert(fromWhere string) string {
 	FROM (SELECT u.id, u.tenant_id, u.conversation_id,
 		COALESCE(NULLIF(u.service_url, ''), (SELECT t.service_url FROM tenants t WHERE t.id = u.tenant_id), '') AS service_url,
 		u.name, u.given_name, u.email, (u.blocked OR u.uninstalled) AS unreachable,
-		(NOT CAST($3 AS BOOLEAN) AND ` + optedOutExpr("CAST($2 AS TEXT)") + `) AS opted_out
+		(NOT CAST($3 AS BOOLEAN)
+			AND EXISTS (SELECT 1 FROM preferences q WHERE q.topic IN (CAST($2 AS TEXT), '*') AND q.opted_out)
+			AND ` + optedOutExpr("CAST($2 AS TEXT)") + `) AS opted_out
 		` + fromWhere + `) x
 	WHERE true
 	ON CONFLICT (notification_id, recipient) DO NOTHING

@@ -112,7 +112,7 @@ func parseQuestion(text string) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return n, true
+	return min(n, maxBelow+1), true
 }
 
 // group writes n with thousands separators: 1000000 → "1,000,000".

@@ -63,6 +63,7 @@ func TestParseQuestion(t *testing.T) {
 		{"<at>Slow Answer</at> how many primes below 10?", 10, true},
 		{"<at>Bot 2</at> primes below 30", 30, true},
 		{"primes below 99999999999999999999", maxBelow + 1, true},
+		{"1000000002", maxBelow + 1, true},
 		{"help", 0, false},
 		{"what is 2+2", 0, false},
 		{"double 5", 0, false},
