@@ -51,6 +51,10 @@ type throughputResult struct {
 	Tenants      int     `json:"tenants"`
 	Concurrency  int     `json:"concurrency"`
 	Delivered    int     `json:"delivered"`
+	// CPU seconds used during each run: by this process (emulator and
+	// engine or loop), and by the rest of the machine (the database).
+	CPU         cpuUse `json:"cpu"`
+	BaselineCPU cpuUse `json:"baseline_cpu"`
 }
 
 // pacingResult is part (b): Teams' limits on, one tenant and one channel.
@@ -87,6 +91,7 @@ type engineBenchFlags struct {
 	channelPosts     int
 	memoryRecipients int
 	parts            string
+	stores           string
 	throughputPacing bool
 	cpuProfile       string
 	// memory child mode (internal)
@@ -107,6 +112,7 @@ func runBenchEngine(ctx context.Context, args []string, e *env) error {
 	fs.IntVar(&f.memoryRecipients, "memory-recipients", 1_000_000, "recipients of the memory run")
 	fs.BoolVar(&f.throughputPacing, "throughput-pacing", false, "apply Herald's pacing in the throughput part too (the emulator's limits are off there, and the baseline does not pace)")
 	fs.StringVar(&f.parts, "parts", "throughput,pacing,memory", "parts to run")
+	fs.StringVar(&f.stores, "stores", "sqlite,postgres", "stores of the throughput part (postgres needs --postgres)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the throughput part's engine run to this file")
 	fs.StringVar(&f.child, "memory-child", "", "internal: run the memory part's engine with this many recipients")
 	fs.StringVar(&f.childStore, "child-store", "", "internal")
@@ -147,13 +153,24 @@ Flags:`)
 	}
 	res := engineBenchResult{Cores: runtime.NumCPU()}
 	progress := e.stderr
-	if want["throughput"] {
-		r, err := benchThroughput(ctx, "sqlite:"+filepath.Join(os.TempDir(), fmt.Sprintf("herald-bench-%d.db", os.Getpid())), f, progress)
-		if err != nil {
-			return fmt.Errorf("throughput on sqlite: %w", err)
+	stores := map[string]bool{}
+	for _, st := range strings.Split(f.stores, ",") {
+		switch st = strings.TrimSpace(st); st {
+		case "sqlite", "postgres":
+			stores[st] = true
+		default:
+			return usageError{fmt.Sprintf("bench engine: unknown store %q", st)}
 		}
-		res.SQLite = r
-		if f.postgres != "" {
+	}
+	if want["throughput"] {
+		if stores["sqlite"] {
+			r, err := benchThroughput(ctx, "sqlite:"+filepath.Join(os.TempDir(), fmt.Sprintf("herald-bench-%d.db", os.Getpid())), f, progress)
+			if err != nil {
+				return fmt.Errorf("throughput on sqlite: %w", err)
+			}
+			res.SQLite = r
+		}
+		if f.postgres != "" && stores["postgres"] {
 			r, err := benchThroughput(ctx, f.postgres, f, progress)
 			if err != nil {
 				return fmt.Errorf("throughput on postgres: %w", err)
@@ -389,10 +406,12 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 	}
 	fmt.Fprintf(progress, "throughput %s: %d recipients in %d tenants ready\n", st.Dialect(), len(users), len(tenants))
 
+	meter := startCPU()
 	baseline, err := runBaseline(ctx, w, users, f.concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
+	baselineCPU := meter.stop()
 	fmt.Fprintf(progress, "throughput %s: baseline %.0f/s\n", st.Dialect(), float64(len(users))/baseline.Seconds())
 
 	eng, err := newBenchEngine(st, w, herald.Limits{Disabled: !f.throughputPacing}, f.concurrency, slog.New(slog.DiscardHandler))
@@ -413,7 +432,9 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 			return nil, err
 		}
 	}
+	meter = startCPU()
 	n, took, err := sendAndWait(ctx, eng, herald.NotificationRequest{Audience: herald.Audience{Tenants: tenants}, Content: benchContent})
+	engineCPU := meter.stop()
 	if f.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -426,10 +447,11 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 	r := &throughputResult{
 		PerS: float64(len(users)) / took.Seconds(), BaselinePerS: float64(len(users)) / baseline.Seconds(),
 		Seconds: took.Seconds(), BaselineS: baseline.Seconds(), Recipients: len(users), Tenants: len(tenants),
-		Concurrency: f.concurrency, Delivered: n.Counts.Delivered,
+		Concurrency: f.concurrency, Delivered: n.Counts.Delivered, CPU: engineCPU, BaselineCPU: baselineCPU,
 	}
 	r.Ratio = r.PerS / r.BaselinePerS
-	fmt.Fprintf(progress, "throughput %s: engine %.0f/s (ratio %.2f)\n", st.Dialect(), r.PerS, r.Ratio)
+	fmt.Fprintf(progress, "throughput %s: engine %.0f/s (ratio %.2f); CPU s: baseline %.1f here + %.1f elsewhere, engine %.1f here + %.1f elsewhere\n",
+		st.Dialect(), r.PerS, r.Ratio, baselineCPU.Process, baselineCPU.Other, engineCPU.Process, engineCPU.Other)
 	return r, nil
 }
 
