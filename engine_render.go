@@ -104,13 +104,16 @@ func (e *Engine) acquireRuntime(ctx context.Context, id string) (*runtime, error
 	return r, nil
 }
 
-func (e *Engine) releaseRuntime(r *runtime) {
+// releaseRuntime gives back a runtime and reports whether it was the
+// last holder in this process.
+func (e *Engine) releaseRuntime(r *runtime) bool {
 	e.rt.mu.Lock()
 	defer e.rt.mu.Unlock()
 	r.refs--
 	if r.refs <= 0 && e.rt.m[r.n.ID] == r {
 		delete(e.rt.m, r.n.ID)
 	}
+	return r.refs <= 0
 }
 
 // cancelled flags a notification's runtime as cancelled.

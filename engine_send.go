@@ -38,6 +38,9 @@ type senderRun struct {
 	held     int // items in the scheduler, being sent, or awaiting their commit
 	stopping bool
 	signal   chan struct{}
+	// finish is set when the run ends because its tenant has nothing
+	// open and the notification is expanded.
+	finish bool
 }
 
 // runSender is the work of a sender job.
@@ -49,12 +52,19 @@ func (e *Engine) runSender(ctx context.Context, id, tenant string) error {
 	if err != nil {
 		return fmt.Errorf("load notification: %w", err)
 	}
-	defer e.releaseRuntime(rt)
 	if rt.n.State.Final() || rt.cancelled.Load() {
+		e.releaseRuntime(rt)
 		return nil
 	}
 	r := &senderRun{e: e, rt: rt, tenant: tenant, signal: make(chan struct{}, 1)}
-	return r.run(ctx)
+	err = r.run(ctx)
+	// Of the runs in this process that found their tenant done, the last
+	// to end completes the notification (if nothing else is open): one
+	// check instead of one per tenant.
+	if last := e.releaseRuntime(rt); last && r.finish {
+		e.tryFinish(ctx, id)
+	}
+	return err
 }
 
 func (r *senderRun) run(ctx context.Context) error {
@@ -146,7 +156,7 @@ func (r *senderRun) idle(ctx context.Context) (bool, error) {
 		r.waitExpansion(ctx, expanded)
 		return false, nil
 	}
-	e.tryFinish(ctx, n.ID)
+	r.finish = true
 	return true, nil
 }
 

@@ -217,8 +217,7 @@ func (s *Store) NotificationSetState(ctx context.Context, p herald.NotificationS
 func (s *Store) NotificationFinish(ctx context.Context, id string, now time.Time) (bool, error) {
 	res, err := s.exec(ctx, `UPDATE notifications SET state = 'completed', completed_at = $2, updated_at = $2
 	WHERE id = $1 AND state = 'sending' AND expanded
-	AND NOT EXISTS (SELECT 1 FROM deliveries WHERE notification_id = $1 AND state = 'pending')
-	AND NOT EXISTS (SELECT 1 FROM deliveries WHERE notification_id = $1 AND state = 'sending')`, id, toMicros(now))
+	AND NOT EXISTS (SELECT 1 FROM deliveries WHERE notification_id = $1 AND state = 'pending')`, id, toMicros(now))
 	if err != nil {
 		return false, fmt.Errorf("notification finish: %w", s.mapErr(err))
 	}
@@ -232,7 +231,9 @@ func (s *Store) NotificationFinish(ctx context.Context, id string, now time.Time
 // NotificationCounts implements herald.DeliveryStore.
 func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Counts, map[string]int, error) {
 	var c herald.Counts
-	rows, err := s.query(ctx, `SELECT state, count(*) FROM deliveries WHERE notification_id = $1 GROUP BY state`, id)
+	rows, err := s.query(ctx, `SELECT `+deliveryState+`, count(*)
+	FROM deliveries d LEFT JOIN inflight f ON f.id = d.id
+	WHERE d.notification_id = $1 GROUP BY 1`, id)
 	if err != nil {
 		return c, nil, fmt.Errorf("notification counts: %w", s.mapErr(err))
 	}
@@ -256,7 +257,7 @@ func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Count
 		return c, open, nil
 	}
 	rows, err = s.query(ctx, `SELECT tenant_id, count(*) FROM deliveries
-	WHERE notification_id = $1 AND state IN ('pending', 'sending') GROUP BY tenant_id`, id)
+	WHERE notification_id = $1 AND state = 'pending' GROUP BY tenant_id`, id)
 	if err != nil {
 		return c, nil, fmt.Errorf("notification counts: %w", s.mapErr(err))
 	}
@@ -270,9 +271,20 @@ func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Count
 	return c, open, nil
 }
 
-const deliveryCols = `id, notification_id, recipient, kind, user_id, tenant_id, team_id, channel_id,
-	conversation_id, service_url, reply_to_id, name, given_name, email, variables, state, reason, error,
-	attempts, throttles, next_at, activity_id, updated, created_at, updated_at, delivered_at`
+// deliveryState is a delivery's state, for a query joining deliveries d
+// with inflight f: a delivery in flight is sending (its row says pending).
+const deliveryState = `CASE WHEN f.id IS NULL THEN d.state ELSE 'sending' END`
+
+// deliveryCols are the columns scanDelivery reads, for a query joining
+// deliveries d with inflight f. The attempt in flight is counted: the
+// row's attempts grow when its result is recorded.
+const deliveryCols = `d.id, d.notification_id, d.recipient, d.kind, d.user_id, d.tenant_id, d.team_id, d.channel_id,
+	d.conversation_id, d.service_url, d.reply_to_id, d.name, d.given_name, d.email, d.variables, ` + deliveryState + `,
+	d.reason, d.error, d.attempts + CASE WHEN f.id IS NULL THEN 0 ELSE 1 END, d.throttles, d.next_at, d.activity_id, d.updated, d.created_at, d.updated_at, d.delivered_at`
+
+// deliveryColsPending is deliveryCols for a query of deliveries pending
+// and not in flight.
+var deliveryColsPending = strings.NewReplacer(deliveryState, "d.state", "d.attempts + CASE WHEN f.id IS NULL THEN 0 ELSE 1 END", "d.attempts").Replace(deliveryCols)
 
 func scanDelivery(r rowScanner) (herald.Delivery, error) {
 	var d herald.Delivery
@@ -303,10 +315,10 @@ func (s *Store) DeliveryList(ctx context.Context, p herald.DeliveryListParams) (
 	for i, st := range p.Filter.States {
 		states[i] = string(st)
 	}
-	rows, err := s.query(ctx, `SELECT `+deliveryCols+` FROM deliveries
-	WHERE notification_id = $1 AND id > $2
-	AND ($3 = 0 OR state IN (`+s.jsonElems("$4")+`)) AND ($5 = '' OR reason = $5)
-	ORDER BY id LIMIT $6`, p.NotificationID, p.Page.After, len(states), mustJSON(states), string(p.Filter.Reason), limit)
+	rows, err := s.query(ctx, `SELECT `+deliveryCols+` FROM deliveries d LEFT JOIN inflight f ON f.id = d.id
+	WHERE d.notification_id = $1 AND d.id > $2
+	AND ($3 = 0 OR `+deliveryState+` IN (`+s.jsonElems("$4")+`)) AND ($5 = '' OR d.reason = $5)
+	ORDER BY d.id LIMIT $6`, p.NotificationID, p.Page.After, len(states), mustJSON(states), string(p.Filter.Reason), limit)
 	if err != nil {
 		return nil, fmt.Errorf("delivery list: %w", s.mapErr(err))
 	}
@@ -323,9 +335,10 @@ func (s *Store) DeliveryDue(ctx context.Context, p herald.DeliveryDueParams) ([]
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.query(ctx, `SELECT `+deliveryCols+` FROM deliveries
-	WHERE notification_id = $1 AND tenant_id = $2 AND state = 'pending' AND id > $3 AND next_at <= $4
-	ORDER BY id LIMIT $5`, p.NotificationID, p.TenantID, p.AfterID, toMicros(p.Now), limit)
+	rows, err := s.query(ctx, `SELECT `+deliveryColsPending+` FROM deliveries d
+	WHERE d.notification_id = $1 AND d.tenant_id = $2 AND d.state = 'pending' AND d.id > $3 AND d.next_at <= $4
+	AND NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = d.id)
+	ORDER BY d.id LIMIT $5`, p.NotificationID, p.TenantID, p.AfterID, toMicros(p.Now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("delivery due: %w", s.mapErr(err))
 	}
@@ -341,7 +354,8 @@ func (s *Store) DeliveryNextDue(ctx context.Context, notificationID, tenantID st
 	var n int
 	var next sql.NullInt64
 	err := s.queryRow(ctx, `SELECT count(*), min(next_at) FROM deliveries
-	WHERE notification_id = $1 AND tenant_id = $2 AND state = 'pending'`, notificationID, tenantID).Scan(&n, &next)
+	WHERE notification_id = $1 AND tenant_id = $2 AND state = 'pending'
+	AND NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = deliveries.id)`, notificationID, tenantID).Scan(&n, &next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("delivery next due: %w", s.mapErr(err))
 	}
@@ -380,7 +394,8 @@ func (s *Store) DeliveryCancel(ctx context.Context, notificationID string, now t
 			return nil
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', reason = 'cancelled', updated_at = $2
-		WHERE notification_id = $1 AND state = 'pending'`, notificationID, toMicros(now))
+		WHERE notification_id = $1 AND state = 'pending'
+		AND NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = deliveries.id)`, notificationID, toMicros(now))
 		if err != nil {
 			return s.mapErr(err)
 		}
@@ -444,7 +459,7 @@ func (s *Store) DeliveryRetry(ctx context.Context, p herald.DeliveryRetryParams)
 // network round trip).
 func (s *Store) DeliveryWriters() int {
 	if s.dialect == DialectPostgres {
-		return 2
+		return 1
 	}
 	return 1
 }

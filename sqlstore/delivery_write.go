@@ -125,11 +125,11 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 
 // analyzeCrossed reports whether delivery ids from lo to hi crossed a
 // point where PostgreSQL's statistics are worth refreshing: each power of
-// two from 4096 on, then every 262144 ids. The planner needs fresh numbers
+// four from 4096 on, then every 262144 ids. The planner needs fresh numbers
 // to keep using the indexes of a table that grew fast (autovacuum comes
 // only every minute); ids are global, so no state is kept.
 func analyzeCrossed(lo, hi int64) bool {
-	for p := int64(4096); p <= 262144; p *= 2 {
+	for p := int64(4096); p <= 262144; p *= 4 {
 		if lo < p && hi >= p {
 			return true
 		}
@@ -322,15 +322,18 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 				ChannelID: m.ChannelID, ServiceURL: m.ServiceURL, NotificationID: m.NotificationID}
 		}
 	}
+	// A result applies only to a delivery still in flight (recovery may
+	// have settled it meanwhile); recording it ends the flight.
 	qResults := `UPDATE deliveries AS d SET state = v.state, reason = v.reason, error = v.error,
 	next_at = v.next_at,
 	activity_id = CASE WHEN v.activity_id <> '' THEN v.activity_id ELSE d.activity_id END,
 	conversation_id = CASE WHEN v.conversation_id <> '' THEN v.conversation_id ELSE d.conversation_id END,
-	updated = (v.upd = 1), delivered_at = v.delivered_at, attempts = d.attempts - v.thr,
-	throttles = d.throttles + v.thr, node = '', updated_at = $2
+	updated = (v.upd = 1), delivered_at = v.delivered_at, attempts = d.attempts + 1 - v.thr,
+	throttles = d.throttles + v.thr, updated_at = $2
 	FROM ` + s.jsonRecords("$1", "id bigint", "state text", "reason text", "error text", "next_at bigint",
 		"activity_id text", "conversation_id text", "upd int", "delivered_at bigint", "thr int") + `
-	WHERE d.id = v.id AND d.state = 'sending'`
+	WHERE d.id = v.id AND EXISTS (SELECT 1 FROM inflight f WHERE f.id = d.id)`
+	qLanded := `DELETE FROM inflight WHERE id IN (` + s.jsonInts("$1") + `)`
 	qConvs := `UPDATE users AS u SET conversation_id = v.conv, updated_at = $2
 	FROM ` + s.jsonRecords("$1", "id text", "conv text") + ` WHERE u.id = v.id`
 	qMessages := `INSERT INTO message_keys (msg_key, target, kind, conversation_id, activity_id,
@@ -344,8 +347,10 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 	activity_id = excluded.activity_id, tenant_id = excluded.tenant_id, team_id = excluded.team_id,
 	channel_id = excluded.channel_id, service_url = excluded.service_url,
 	notification_id = excluded.notification_id, updated_at = excluded.updated_at`
-	qMark := `UPDATE deliveries SET state = 'sending', node = $1, attempts = attempts + 1,
-	updated_at = $2 WHERE state = 'pending' AND id IN (` + s.jsonInts("$3") + `) RETURNING id`
+	qMark := `INSERT INTO inflight (id, notification_id, node, started_at)
+	SELECT d.id, d.notification_id, $1, $2 FROM deliveries d
+	WHERE d.state = 'pending' AND d.id IN (` + s.jsonInts("$3") + `)
+	ON CONFLICT (id) DO NOTHING RETURNING id`
 	// Sorted, so that concurrent batches lock rows in one order.
 	sort.Slice(convs, func(i, j int) bool { return convs[i].ID < convs[j].ID })
 	msgRows := make([]messageRow, 0, len(msgs))
@@ -364,13 +369,20 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 	if s.dialect == DialectPostgres {
 		return s.applyPostgres(ctx, p, results, convs, msgRows)
 	}
-	if err := s.warm(ctx, qResults, qConvs, qMessages, qMark); err != nil {
+	if err := s.warm(ctx, qResults, qLanded, qConvs, qMessages, qMark); err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", err)
 	}
 	var marked []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if len(results) > 0 {
 			if _, err := s.txExec(ctx, tx, qResults, mustJSON(results), now); err != nil {
+				return s.mapErr(fmt.Errorf("record results: %w", err))
+			}
+			ids := make([]int64, len(results))
+			for i, r := range results {
+				ids[i] = r.ID
+			}
+			if _, err := s.txExec(ctx, tx, qLanded, mustJSON(ids)); err != nil {
 				return s.mapErr(fmt.Errorf("record results: %w", err))
 			}
 		}
@@ -408,20 +420,24 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 }
 
 // applyPostgres is DeliveryApply on PostgreSQL: one statement (and so one
-// round trip and one commit) whose data-modifying parts record the results,
-// the users' conversations and the message keys, then mark the deliveries.
-// The results touch rows in state sending and the marks rows in state
-// pending, so no row is changed twice.
+// round trip and one commit) whose data-modifying parts end the flights of
+// the results and record them, the users' conversations and the message
+// keys, then mark the new deliveries in flight. Results and marks are
+// about different deliveries, so no row is changed twice.
 func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams, results []resultRow, convs []userConvRow, msgs []messageRow) ([]int64, error) {
-	q := `WITH r AS (
+	q := `WITH f AS (
+		DELETE FROM inflight WHERE id = ANY(CAST($7 AS bigint[]))
+		RETURNING id
+	), r AS (
 		UPDATE deliveries AS d SET state = v.state, reason = v.reason, error = v.error, next_at = v.next_at,
 		activity_id = CASE WHEN v.activity_id <> '' THEN v.activity_id ELSE d.activity_id END,
 		conversation_id = CASE WHEN v.conversation_id <> '' THEN v.conversation_id ELSE d.conversation_id END,
-		updated = (v.upd = 1), delivered_at = v.delivered_at, attempts = d.attempts - v.thr,
-		throttles = d.throttles + v.thr, node = '', updated_at = $2
+		updated = (v.upd = 1), delivered_at = v.delivered_at, attempts = d.attempts + 1 - v.thr,
+		throttles = d.throttles + v.thr, updated_at = $2
 		FROM json_to_recordset(CAST($1 AS json)) AS v(id bigint, state text, reason text, error text, next_at bigint,
 			activity_id text, conversation_id text, upd int, delivered_at bigint, thr int)
-		WHERE d.id = v.id AND d.state = 'sending'
+			JOIN f ON f.id = v.id
+		WHERE d.id = v.id
 		RETURNING d.id
 	), c AS (
 		UPDATE users AS u SET conversation_id = v.conv, updated_at = $2
@@ -440,12 +456,21 @@ func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams,
 		notification_id = excluded.notification_id, updated_at = excluded.updated_at
 		RETURNING 1
 	), k AS (
-		UPDATE deliveries SET state = 'sending', node = $5, attempts = attempts + 1, updated_at = $2
-		WHERE state = 'pending' AND id IN (SELECT CAST(jsonb_array_elements_text(CAST($6 AS jsonb)) AS BIGINT))
+		-- The row lock makes a mark racing another node's result wait for
+		-- it and see the delivery's new state.
+		INSERT INTO inflight (id, notification_id, node, started_at)
+		SELECT d.id, d.notification_id, $5, $2 FROM deliveries d
+		WHERE d.state = 'pending' AND d.id IN (SELECT CAST(jsonb_array_elements_text(CAST($6 AS jsonb)) AS BIGINT))
+		FOR UPDATE OF d
+		ON CONFLICT (id) DO NOTHING
 		RETURNING id
 	)
 	SELECT id FROM k`
-	rows, err := s.query(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark))
+	ids := make([]int64, len(results))
+	for i, r := range results {
+		ids[i] = r.ID
+	}
+	rows, err := s.query(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark), ids)
 	if err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", s.mapErr(err))
 	}
@@ -463,13 +488,16 @@ func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams,
 func (s *Store) DeliveryRecover(ctx context.Context, p herald.DeliveryRecoverParams) (herald.DeliveryRecoverResult, error) {
 	var res herald.DeliveryRecoverResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Flights of the node that stopped, and flights gone stale, end
+		// here: the call may have reached Teams.
+		const lost = `(($1 <> '' AND node = $1) OR started_at < $2)`
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET
 		state = CASE WHEN EXISTS (SELECT 1 FROM notifications n WHERE n.id = deliveries.notification_id AND n.at_least_once)
 			THEN 'pending' ELSE 'uncertain' END,
 		reason = CASE WHEN EXISTS (SELECT 1 FROM notifications n WHERE n.id = deliveries.notification_id AND n.at_least_once)
 			THEN '' ELSE 'interrupted' END,
-		next_at = 0, node = '', updated_at = $3
-		WHERE state = 'sending' AND (($1 <> '' AND node = $1) OR updated_at < $2)
+		attempts = attempts + 1, next_at = 0, updated_at = $3
+		WHERE state = 'pending' AND id IN (SELECT id FROM inflight WHERE `+lost+`)
 		RETURNING notification_id, state`, p.Node, toMicros(p.StaleBefore), toMicros(p.Now))
 		if err != nil {
 			return s.mapErr(err)
@@ -492,6 +520,9 @@ func (s *Store) DeliveryRecover(ctx context.Context, p herald.DeliveryRecoverPar
 			}
 		}
 		if err := rows.Close(); err != nil {
+			return s.mapErr(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inflight WHERE `+lost, p.Node, toMicros(p.StaleBefore)); err != nil {
 			return s.mapErr(err)
 		}
 		sort.Strings(res.Notifications)

@@ -24,7 +24,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // deliveries table: metrics scrapes call it, so keep their interval in
 // seconds, not milliseconds.
 func (s *Store) DeliveryStateCounts(ctx context.Context) (map[herald.DeliveryState]int64, error) {
-	rows, err := s.query(ctx, `SELECT state, COUNT(*) FROM deliveries GROUP BY state`)
+	rows, err := s.query(ctx, `SELECT `+deliveryState+`, COUNT(*) FROM deliveries d LEFT JOIN inflight f ON f.id = d.id GROUP BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("delivery state counts: %w", s.mapErr(err))
 	}

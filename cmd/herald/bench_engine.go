@@ -55,6 +55,10 @@ type throughputResult struct {
 	// engine or loop), and by the rest of the machine (the database).
 	CPU         cpuUse `json:"cpu"`
 	BaselineCPU cpuUse `json:"baseline_cpu"`
+	// FirstS and LastS are when the first and the last delivery were
+	// recorded delivered, in seconds from the send.
+	FirstS float64 `json:"first_delivered_s"`
+	LastS  float64 `json:"last_delivered_s"`
 }
 
 // pacingResult is part (b): Teams' limits on, one tenant and one channel.
@@ -433,6 +437,7 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 		}
 	}
 	meter = startCPU()
+	sent := time.Now()
 	n, took, err := sendAndWait(ctx, eng, herald.NotificationRequest{Audience: herald.Audience{Tenants: tenants}, Content: benchContent})
 	engineCPU := meter.stop()
 	if f.cpuProfile != "" {
@@ -450,8 +455,13 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 		Concurrency: f.concurrency, Delivered: n.Counts.Delivered, CPU: engineCPU, BaselineCPU: baselineCPU,
 	}
 	r.Ratio = r.PerS / r.BaselinePerS
-	fmt.Fprintf(progress, "throughput %s: engine %.0f/s (ratio %.2f); CPU s: baseline %.1f here + %.1f elsewhere, engine %.1f here + %.1f elsewhere\n",
-		st.Dialect(), r.PerS, r.Ratio, baselineCPU.Process, baselineCPU.Other, engineCPU.Process, engineCPU.Other)
+	var first, last int64
+	if err := st.DB().QueryRowContext(ctx, `SELECT min(delivered_at), max(delivered_at) FROM deliveries WHERE notification_id = $1`, n.ID).Scan(&first, &last); err != nil {
+		return nil, err
+	}
+	r.FirstS, r.LastS = time.UnixMicro(first).Sub(sent).Seconds(), time.UnixMicro(last).Sub(sent).Seconds()
+	fmt.Fprintf(progress, "throughput %s: engine %.0f/s (ratio %.2f; first delivery at %.2f s, last at %.2f s of %.2f s); CPU s: baseline %.1f here + %.1f elsewhere, engine %.1f here + %.1f elsewhere\n",
+		st.Dialect(), r.PerS, r.Ratio, r.FirstS, r.LastS, r.Seconds, baselineCPU.Process, baselineCPU.Other, engineCPU.Process, engineCPU.Other)
 	return r, nil
 }
 
