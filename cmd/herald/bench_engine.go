@@ -17,10 +17,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"herald"
@@ -646,11 +646,13 @@ func benchMemory(ctx context.Context, f engineBenchFlags, progress io.Writer) (*
 	if err := json.Unmarshal(out, &r); err != nil {
 		return nil, fmt.Errorf("memory child output %q: %w", out, err)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return nil, errors.New("no resource usage for the child")
+	// The child reads its own high-water mark. The wait status's maxrss
+	// is no use here: Linux starts a child's count at its parent's peak
+	// (the parent's memory is the child's until exec), and this parent
+	// holds the emulator with every user.
+	if r.PeakRSSMB == 0 {
+		return nil, errors.New("memory child: peak resident memory unknown (no /proc/self/status)")
 	}
-	r.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 	fmt.Fprintf(progress, "memory: %.0f MB peak RSS (Go heap %.0f MB, Go total %.0f MB) for %d recipients in %.0f s\n", r.PeakRSSMB, r.PeakHeapMB, r.PeakGoSysMB, r.Recipients, r.Seconds)
 	return &r, nil
 }
@@ -720,5 +722,24 @@ func runMemoryChild(ctx context.Context, f engineBenchFlags, e *env) error {
 		return err
 	}
 	return json.NewEncoder(e.stdout).Encode(memoryResult{Recipients: n.Counts.Total(), Seconds: took.Seconds(), Delivered: n.Counts.Delivered,
-		PeakHeapMB: float64(peakHeap) / (1 << 20), PeakGoSysMB: float64(peakSys) / (1 << 20)})
+		PeakHeapMB: float64(peakHeap) / (1 << 20), PeakGoSysMB: float64(peakSys) / (1 << 20), PeakRSSMB: peakRSSMB()})
+}
+
+// peakRSSMB is this process's peak resident memory in MB, from VmHWM in
+// /proc/self/status (0 where it cannot be read).
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			if err != nil {
+				return 0
+			}
+			return kb / 1024
+		}
+	}
+	return 0
 }
