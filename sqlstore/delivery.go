@@ -275,16 +275,23 @@ func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Count
 // with inflight f: a delivery in flight is sending (its row says pending).
 const deliveryState = `CASE WHEN f.id IS NULL THEN d.state ELSE 'sending' END`
 
-// deliveryCols are the columns scanDelivery reads, for a query joining
-// deliveries d with inflight f. The attempt in flight is counted: the
-// row's attempts grow when its result is recorded.
-const deliveryCols = `d.id, d.notification_id, d.recipient, d.kind, d.user_id, d.tenant_id, d.team_id, d.channel_id,
-	d.conversation_id, d.service_url, d.reply_to_id, d.name, d.given_name, d.email, d.variables, ` + deliveryState + `,
-	d.reason, d.error, d.attempts + CASE WHEN f.id IS NULL THEN 0 ELSE 1 END, d.throttles, d.next_at, d.activity_id, d.updated, d.created_at, d.updated_at, d.delivered_at`
+// deliveryColumns lists the columns scanDelivery reads, given the
+// expressions of the state and the attempts.
+func deliveryColumns(state, attempts string) string {
+	return `d.id, d.notification_id, d.recipient, d.kind, d.user_id, d.tenant_id, d.team_id, d.channel_id,
+	d.conversation_id, d.service_url, d.reply_to_id, d.name, d.given_name, d.email, d.variables, ` + state + `,
+	d.reason, d.error, ` + attempts + `, d.throttles, d.next_at, d.activity_id, d.updated, d.created_at, d.updated_at, d.delivered_at`
+}
 
-// deliveryColsPending is deliveryCols for a query of deliveries pending
-// and not in flight.
-var deliveryColsPending = strings.NewReplacer(deliveryState, "d.state", "d.attempts + CASE WHEN f.id IS NULL THEN 0 ELSE 1 END", "d.attempts").Replace(deliveryCols)
+var (
+	// deliveryCols is for a query joining deliveries d with inflight f.
+	// The attempt in flight is counted: the row's attempts grow when its
+	// result is recorded.
+	deliveryCols = deliveryColumns(deliveryState, `d.attempts + CASE WHEN f.id IS NULL THEN 0 ELSE 1 END`)
+	// deliveryColsPending is for a query of deliveries d pending and not
+	// in flight.
+	deliveryColsPending = deliveryColumns(`d.state`, `d.attempts`)
+)
 
 func scanDelivery(r rowScanner) (herald.Delivery, error) {
 	var d herald.Delivery
