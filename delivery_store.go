@@ -74,11 +74,6 @@ type DeliveryStore interface {
 	// with deliveries made pending again.
 	DeliveryRecover(ctx context.Context, p DeliveryRecoverParams) (DeliveryRecoverResult, error)
 
-	// DeliveryWriters says how many DeliveryApply calls may usefully run
-	// at once: 1 where writes are serialised (SQLite), more where
-	// transactions commit in parallel (PostgreSQL).
-	DeliveryWriters() int
-
 	// MessageFind returns the message sent under key to target (a user id
 	// or channel id).
 	MessageFind(ctx context.Context, key, target string) (MessageRef, error)

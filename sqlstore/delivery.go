@@ -275,6 +275,12 @@ func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Count
 // with inflight f: a delivery in flight is sending (its row says pending).
 const deliveryState = `CASE WHEN f.id IS NULL THEN d.state ELSE 'sending' END`
 
+// notInFlight is the condition that the deliveries row named row is not
+// in flight.
+func notInFlight(row string) string {
+	return `NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = ` + row + `.id)`
+}
+
 // deliveryColumns lists the columns scanDelivery reads, given the
 // expressions of the state and the attempts.
 func deliveryColumns(state, attempts string) string {
@@ -344,7 +350,7 @@ func (s *Store) DeliveryDue(ctx context.Context, p herald.DeliveryDueParams) ([]
 	}
 	rows, err := s.query(ctx, `SELECT `+deliveryColsPending+` FROM deliveries d
 	WHERE d.notification_id = $1 AND d.tenant_id = $2 AND d.state = 'pending' AND d.id > $3 AND d.next_at <= $4
-	AND NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = d.id)
+	AND `+notInFlight("d")+`
 	ORDER BY d.id LIMIT $5`, p.NotificationID, p.TenantID, p.AfterID, toMicros(p.Now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("delivery due: %w", s.mapErr(err))
@@ -362,7 +368,7 @@ func (s *Store) DeliveryNextDue(ctx context.Context, notificationID, tenantID st
 	var next sql.NullInt64
 	err := s.queryRow(ctx, `SELECT count(*), min(next_at) FROM deliveries
 	WHERE notification_id = $1 AND tenant_id = $2 AND state = 'pending'
-	AND NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = deliveries.id)`, notificationID, tenantID).Scan(&n, &next)
+	AND `+notInFlight("deliveries"), notificationID, tenantID).Scan(&n, &next)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("delivery next due: %w", s.mapErr(err))
 	}
@@ -402,7 +408,7 @@ func (s *Store) DeliveryCancel(ctx context.Context, notificationID string, now t
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'cancelled', reason = 'cancelled', updated_at = $2
 		WHERE notification_id = $1 AND state = 'pending'
-		AND NOT EXISTS (SELECT 1 FROM inflight f WHERE f.id = deliveries.id)`, notificationID, toMicros(now))
+		AND `+notInFlight("deliveries"), notificationID, toMicros(now))
 		if err != nil {
 			return s.mapErr(err)
 		}
@@ -441,7 +447,7 @@ func (s *Store) DeliveryRetry(ctx context.Context, p herald.DeliveryRetryParams)
 			return nil
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', reason = '', error = '', attempts = 0,
-		throttles = 0, next_at = 0, node = '', updated_at = $2
+		throttles = 0, next_at = 0, updated_at = $2
 		WHERE notification_id = $1 AND state IN (`+s.jsonElems("$3")+`)`, p.NotificationID, toMicros(p.Now), mustJSON(states))
 		if err != nil {
 			return s.mapErr(err)
@@ -457,18 +463,6 @@ func (s *Store) DeliveryRetry(ctx context.Context, p herald.DeliveryRetryParams)
 		return 0, fmt.Errorf("delivery retry: %w", err)
 	}
 	return int(n), nil
-}
-
-// DeliveryWriters implements herald.DeliveryStore: SQLite has one
-// connection; PostgreSQL commits two batches at once (more writers make
-// smaller batches, and each commit costs the server more than its rows:
-// two measured best, as fast as one on a local server and ready for a
-// network round trip).
-func (s *Store) DeliveryWriters() int {
-	if s.dialect == DialectPostgres {
-		return 1
-	}
-	return 1
 }
 
 // MessageFind implements herald.DeliveryStore.

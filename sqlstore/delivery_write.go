@@ -347,8 +347,8 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 	activity_id = excluded.activity_id, tenant_id = excluded.tenant_id, team_id = excluded.team_id,
 	channel_id = excluded.channel_id, service_url = excluded.service_url,
 	notification_id = excluded.notification_id, updated_at = excluded.updated_at`
-	qMark := `INSERT INTO inflight (id, notification_id, node, started_at)
-	SELECT d.id, d.notification_id, $1, $2 FROM deliveries d
+	qMark := `INSERT INTO inflight (id, node, started_at)
+	SELECT d.id, $1, $2 FROM deliveries d
 	WHERE d.state = 'pending' AND d.id IN (` + s.jsonInts("$3") + `)
 	ON CONFLICT (id) DO NOTHING RETURNING id`
 	// Sorted, so that concurrent batches lock rows in one order.
@@ -360,6 +360,10 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 	sort.Slice(msgRows, func(i, j int) bool {
 		return msgRows[i].Key < msgRows[j].Key || msgRows[i].Key == msgRows[j].Key && msgRows[i].Target < msgRows[j].Target
 	})
+	landed := make([]int64, len(results))
+	for i, r := range results {
+		landed[i] = r.ID
+	}
 	if p.Mark == nil {
 		p.Mark = []int64{}
 	}
@@ -367,7 +371,7 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 		convs = []userConvRow{}
 	}
 	if s.dialect == DialectPostgres {
-		return s.applyPostgres(ctx, p, results, convs, msgRows)
+		return s.applyPostgres(ctx, p, results, landed, convs, msgRows)
 	}
 	if err := s.warm(ctx, qResults, qLanded, qConvs, qMessages, qMark); err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", err)
@@ -378,11 +382,7 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 			if _, err := s.txExec(ctx, tx, qResults, mustJSON(results), now); err != nil {
 				return s.mapErr(fmt.Errorf("record results: %w", err))
 			}
-			ids := make([]int64, len(results))
-			for i, r := range results {
-				ids[i] = r.ID
-			}
-			if _, err := s.txExec(ctx, tx, qLanded, mustJSON(ids)); err != nil {
+			if _, err := s.txExec(ctx, tx, qLanded, mustJSON(landed)); err != nil {
 				return s.mapErr(fmt.Errorf("record results: %w", err))
 			}
 		}
@@ -424,7 +424,7 @@ func (s *Store) DeliveryApply(ctx context.Context, p herald.DeliveryApplyParams)
 // the results and record them, the users' conversations and the message
 // keys, then mark the new deliveries in flight. Results and marks are
 // about different deliveries, so no row is changed twice.
-func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams, results []resultRow, convs []userConvRow, msgs []messageRow) ([]int64, error) {
+func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams, results []resultRow, landed []int64, convs []userConvRow, msgs []messageRow) ([]int64, error) {
 	q := `WITH f AS (
 		DELETE FROM inflight WHERE id = ANY(CAST($7 AS bigint[]))
 		RETURNING id
@@ -458,19 +458,15 @@ func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams,
 	), k AS (
 		-- The row lock makes a mark racing another node's result wait for
 		-- it and see the delivery's new state.
-		INSERT INTO inflight (id, notification_id, node, started_at)
-		SELECT d.id, d.notification_id, $5, $2 FROM deliveries d
+		INSERT INTO inflight (id, node, started_at)
+		SELECT d.id, $5, $2 FROM deliveries d
 		WHERE d.state = 'pending' AND d.id IN (SELECT CAST(jsonb_array_elements_text(CAST($6 AS jsonb)) AS BIGINT))
 		FOR UPDATE OF d
 		ON CONFLICT (id) DO NOTHING
 		RETURNING id
 	)
 	SELECT id FROM k`
-	ids := make([]int64, len(results))
-	for i, r := range results {
-		ids[i] = r.ID
-	}
-	rows, err := s.query(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark), ids)
+	rows, err := s.query(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark), landed)
 	if err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", s.mapErr(err))
 	}
