@@ -175,8 +175,8 @@ type Page struct {
 	Limit int
 }
 
-// limit returns the effective page size.
-func (p Page) limit() int {
+// Clamped returns the effective page size: Limit within 1 to 1000, 100 when unset.
+func (p Page) Clamped() int {
 	switch {
 	case p.Limit <= 0:
 		return 100
@@ -186,9 +186,9 @@ func (p Page) limit() int {
 	return p.Limit
 }
 
-// failureReason maps the Connector's classification of a permanent error
+// FailureReason maps the Connector's classification of a permanent error
 // to the reason recorded on the delivery.
-func failureReason(r botframework.Reason) Reason {
+func FailureReason(r botframework.Reason) Reason {
 	switch r {
 	case botframework.ReasonBlockedByUser:
 		return ReasonBlocked

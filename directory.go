@@ -23,16 +23,16 @@ type Topic struct {
 	Critical bool
 }
 
-// isUserID reports whether id is a Teams user id ("29:…"), as opposed to
+// IsUserID reports whether id is a Teams user id ("29:…"), as opposed to
 // a bot ("28:…") or anything else.
-func isUserID(id string) bool { return strings.HasPrefix(id, "29:") }
+func IsUserID(id string) bool { return strings.HasPrefix(id, "29:") }
 
-// generalName is the display name Herald records for a team's General
+// GeneralName is the display name Herald records for a team's General
 // channel, whose name Teams sends as null.
-const generalName = "General"
+const GeneralName = "General"
 
-// findTopic returns the configured topic named name (case-insensitive).
-func findTopic(topics []Topic, name string) (Topic, bool) {
+// FindTopic returns the configured topic named name (case-insensitive).
+func FindTopic(topics []Topic, name string) (Topic, bool) {
 	for _, t := range topics {
 		if strings.EqualFold(t.Name, name) {
 			return t, true

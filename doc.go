@@ -1,11 +1,17 @@
-// Package herald lets a Microsoft Teams bot reach people first: it records
-// everyone the bot can message (from install events, member changes,
-// messages, @mentions and roster fetches), sends the welcome messages Teams'
-// guidance asks for, and delivers notifications to users, teams, channels
-// or whole tenants durably and within Teams' rate limits.
+// Package herald is the kernel of Herald, which lets a Microsoft Teams bot
+// reach people first: welcome messages when the bot is installed or someone
+// joins, and notifications delivered durably within Teams' rate limits.
 //
-// The wire protocol lives in package botframework, token handling in
-// botauth, storage drivers in their own packages, and the local stand-in
-// for Teams in emulator. This root package holds the domain and depends on
-// none of the drivers.
+// This package holds the records (Notification, Delivery, Audience,
+// Content, User, Team, Channel, Conversation, ...), the Store port and its
+// parameters, identifiers, and the sentinel errors. It imports only the
+// standard library and package botframework. The rooms around it:
+//
+//	botframework, botauth  the wire protocol and its tokens
+//	engine                 the delivery engine (the only user of River)
+//	bot                    the bot endpoint: capture, commands, welcomes
+//	sqlstore, storetest    the Store on SQLite and PostgreSQL, and its suite
+//	server, api            the /v1 HTTP API and its Go client
+//	emulator               a local Teams, Bot Framework and Graph
+//	cmd/herald             wiring and the command line
 package herald

@@ -48,17 +48,24 @@ func TestPackageComments(t *testing.T) {
 
 // forbidden lists, for each package of the module, import paths (or
 // prefixes ending in "/") that it must not depend on, directly or not.
-// "module" stands for any package of this module.
+// "module" stands for any package of this module, "nonstd" for any package
+// outside the standard library.
 var forbidden = map[string][]string{
-	"herald/botframework": {"module", "github.com/", "golang.org/x/", "modernc.org/"},
-	"herald/botauth":      {"herald", "herald/emulator", "herald/server", "herald/sqlstore", "herald/cmd/"},
-	"herald/emulator":     {"herald", "herald/botauth", "herald/server", "herald/sqlstore", "herald/cmd/"},
-	"herald":              {"herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
-	"herald/api":          {"herald/server", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
-	"herald/server":       {"herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
-	"herald/card":         {"herald", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/", "golang.org/x/", "modernc.org/"},
-	"herald/teamsapp":     {"herald", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/", "golang.org/x/", "modernc.org/"},
+	"herald/botframework": {"module", "nonstd"},
+	"herald/botauth":      {"herald", "herald/engine", "herald/bot", "herald/emulator", "herald/server", "herald/sqlstore", "herald/cmd/"},
+	"herald/emulator":     {"herald", "herald/engine", "herald/bot", "herald/botauth", "herald/server", "herald/sqlstore", "herald/cmd/"},
+	// The kernel: records and ports, on the standard library and the wire schema.
+	"herald":          {"herald/botauth", "herald/engine", "herald/bot", "herald/card", "herald/teamsapp", "herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "nonstd"},
+	"herald/engine":   {"herald/bot", "herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/"},
+	"herald/bot":      {"herald/engine", "herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/riverqueue/"},
+	"herald/api":      {"herald/engine", "herald/bot", "herald/server", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/riverqueue/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
+	"herald/server":   {"herald/bot", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
+	"herald/card":     {"herald", "herald/engine", "herald/bot", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "nonstd"},
+	"herald/teamsapp": {"herald", "herald/engine", "herald/bot", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "nonstd"},
 }
+
+// vagueNames are package names that say nothing of what a package holds.
+var vagueNames = map[string]bool{"util": true, "utils": true, "common": true, "helpers": true, "helper": true, "misc": true, "shared": true}
 
 // TestDependencyDirection fails when an import breaks the layering:
 // protocol leaves import nothing of the module, the emulator stays an
@@ -80,6 +87,11 @@ func TestDependencyDirection(t *testing.T) {
 		}
 	}
 	for _, p := range pkgs {
+		if vagueNames[p.Name] {
+			t.Errorf("package %s is named %q, which says nothing of what it holds", p.ImportPath, p.Name)
+		}
+	}
+	for _, p := range pkgs {
 		if strings.HasSuffix(p.ImportPath, "test") || strings.HasPrefix(p.ImportPath, "herald/cmd/") {
 			continue
 		}
@@ -95,6 +107,10 @@ func violates(self, dep, rule string) bool {
 	switch {
 	case rule == "module":
 		return dep == "herald" || strings.HasPrefix(dep, "herald/")
+	case rule == "nonstd":
+		// Standard library paths have no dot in their first element.
+		first, _, _ := strings.Cut(dep, "/")
+		return strings.Contains(first, ".")
 	case strings.HasSuffix(rule, "/"):
 		return strings.HasPrefix(dep, rule)
 	default:
@@ -118,6 +134,12 @@ func TestViolates(t *testing.T) {
 		{"herald/botauth", "herald", false},
 		{"herald", "herald", true},
 		{"github.com/jackc/pgx/v5/stdlib", "github.com/jackc/pgx/v5", true},
+		{"github.com/riverqueue/river", "nonstd", true},
+		{"golang.org/x/oauth2", "nonstd", true},
+		{"net/http", "nonstd", false},
+		{"herald/botframework", "nonstd", false},
+		{"herald/engine", "herald/bot", false},
+		{"herald/bot", "herald/bot", true},
 	}
 	for _, tt := range tests {
 		if got := violates("x", tt.dep, tt.rule); got != tt.want {

@@ -160,8 +160,8 @@ func (r NotificationRequest) Validate() error {
 // wrapped errors name the fields.
 var ErrInvalid = errors.New("invalid request")
 
-// resolvedPriority applies PriorityAuto.
-func (r NotificationRequest) resolvedPriority() Priority {
+// ResolvedPriority applies PriorityAuto.
+func (r NotificationRequest) ResolvedPriority() Priority {
 	if r.Priority != PriorityAuto {
 		return r.Priority
 	}
@@ -256,4 +256,11 @@ type Progress struct {
 	// completion time once final; zero while unknown (still expanding or
 	// scheduled).
 	ETA time.Time `json:"eta,omitzero"`
+}
+
+// RetryOptions says which deliveries Retry reopens.
+type RetryOptions struct {
+	// Uncertain also resends deliveries whose outcome is uncertain, which
+	// may reach their recipient twice.
+	Uncertain bool
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"herald/engine"
+
 	"herald"
 	"herald/api"
 	"herald/botauth"
@@ -32,7 +34,7 @@ type bundle struct {
 	ctx     context.Context
 	emu     *emulator.Emulator
 	store   *sqlstore.Store
-	eng     *herald.Engine
+	eng     *engine.Engine
 	srv     *Server
 	http    *httptest.Server
 	metrics *Metrics
@@ -74,11 +76,11 @@ func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
 		t.Fatal(err)
 	}
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: []string{emuSrv.Listener.Addr().String()}})
-	eng, err := herald.NewEngine(herald.EngineConfig{
+	eng, err := engine.New(engine.Config{
 		Store: store, Queue: store.RiverDriver(), Connector: conn,
 		Bot:               botframework.ChannelAccount{ID: emu.BotID(), Name: "Herald"},
 		DefaultServiceURL: emu.ServiceURL(),
-		Retry:             herald.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
+		Retry:             engine.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatalf("new engine: %v", err)

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	"herald/engine"
+
 	"herald"
 	"herald/api"
 )
@@ -16,7 +18,7 @@ import (
 // Config configures a Server. Every field documents its zero value.
 type Config struct {
 	// Engine sends notifications. Required.
-	Engine *herald.Engine
+	Engine *engine.Engine
 	// Store is the engine's store, read for listings, the directory and
 	// the metrics. Required.
 	Store herald.Store
@@ -43,7 +45,7 @@ const minKeyBytes = 16
 // Server is Herald's HTTP API, probes and metrics. Create it with New.
 type Server struct {
 	cfg     Config
-	engine  *herald.Engine
+	engine  *engine.Engine
 	store   herald.Store
 	keys    [][sha256.Size]byte
 	metrics *Metrics

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"herald/engine"
+
 	"herald"
 	"herald/api"
 	"herald/botframework"
@@ -30,7 +32,7 @@ func idleServer(t *testing.T, cfg Config) (*Server, *sqlstore.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	eng, err := herald.NewEngine(herald.EngineConfig{Store: store, Queue: store.RiverDriver(),
+	eng, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(),
 		Connector: botframework.NewConnector(botframework.ConnectorOptions{Tokens: stubTokens{}}),
 		Bot:       botframework.ChannelAccount{ID: "28:bot"}})
 	if err != nil {
@@ -50,7 +52,7 @@ func idleServer(t *testing.T, cfg Config) (*Server, *sqlstore.Store) {
 func TestNewConfig(t *testing.T) {
 	t.Parallel()
 	_, store := idleServer(t, Config{})
-	eng, err := herald.NewEngine(herald.EngineConfig{Store: store, Queue: store.RiverDriver(),
+	eng, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(),
 		Connector: botframework.NewConnector(botframework.ConnectorOptions{Tokens: stubTokens{}}), Bot: botframework.ChannelAccount{ID: "28:b"}})
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"herald/engine"
+
 	"herald"
 	"herald/botauth"
 	"herald/botframework"
@@ -368,8 +370,8 @@ func fillDirectory(ctx context.Context, st *sqlstore.Store, serviceURL string, t
 // benchContent is the message every run sends.
 var benchContent = herald.Content{Text: "Scheduled maintenance tonight at 22:00 UTC. Save your work."}
 
-func newBenchEngine(st *sqlstore.Store, w *benchWorld, limits herald.Limits, concurrency int, log *slog.Logger) (*herald.Engine, error) {
-	return herald.NewEngine(herald.EngineConfig{
+func newBenchEngine(st *sqlstore.Store, w *benchWorld, limits engine.Limits, concurrency int, log *slog.Logger) (*engine.Engine, error) {
+	return engine.New(engine.Config{
 		Store: st, Queue: st.RiverDriver(), Connector: w.conn,
 		Bot:               botframework.ChannelAccount{ID: w.emu.BotID(), Name: "Herald"},
 		DefaultServiceURL: w.emu.ServiceURL(), Limits: limits, Concurrency: concurrency,
@@ -378,7 +380,7 @@ func newBenchEngine(st *sqlstore.Store, w *benchWorld, limits herald.Limits, con
 }
 
 // sendAndWait sends req and waits for the notification to finish.
-func sendAndWait(ctx context.Context, eng *herald.Engine, req herald.NotificationRequest) (herald.Notification, time.Duration, error) {
+func sendAndWait(ctx context.Context, eng *engine.Engine, req herald.NotificationRequest) (herald.Notification, time.Duration, error) {
 	start := time.Now()
 	n, err := eng.Send(ctx, req)
 	if err != nil {
@@ -418,7 +420,7 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 	baselineCPU := meter.stop()
 	fmt.Fprintf(progress, "throughput %s: baseline %.0f/s\n", st.Dialect(), float64(len(users))/baseline.Seconds())
 
-	eng, err := newBenchEngine(st, w, herald.Limits{Disabled: !f.throughputPacing}, f.concurrency, slog.New(slog.DiscardHandler))
+	eng, err := newBenchEngine(st, w, engine.Limits{Disabled: !f.throughputPacing}, f.concurrency, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +537,7 @@ func benchPacing(ctx context.Context, f engineBenchFlags, progress io.Writer) (*
 	if _, err := st.TeamUpsert(ctx, herald.TeamUpsertParams{ID: team.ID, TenantID: chTenants[0], Name: team.Name, GeneralChannelID: team.ID, ServiceURL: w.emu.ServiceURL()}); err != nil {
 		return nil, err
 	}
-	eng, err := newBenchEngine(st, w, herald.Limits{}, f.concurrency, slog.New(slog.DiscardHandler))
+	eng, err := newBenchEngine(st, w, engine.Limits{}, f.concurrency, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -552,7 +554,7 @@ func benchPacing(ctx context.Context, f engineBenchFlags, progress io.Writer) (*
 	if n.Counts.Delivered != len(users) {
 		return nil, fmt.Errorf("tenant run delivered %d of %d (%+v)", n.Counts.Delivered, len(users), n.Counts)
 	}
-	r := &pacingResult{TenantS: took.Seconds(), TenantMinS: float64(len(users)) / herald.DefaultTenantRPS, TenantRecipients: len(users), ChannelPosts: f.channelPosts}
+	r := &pacingResult{TenantS: took.Seconds(), TenantMinS: float64(len(users)) / engine.DefaultTenantRPS, TenantRecipients: len(users), ChannelPosts: f.channelPosts}
 	fmt.Fprintf(progress, "pacing: tenant %.1f s (minimum %.1f s)\n", r.TenantS, r.TenantMinS)
 
 	// Channel: many notifications posting to one channel at once.
@@ -578,7 +580,7 @@ func benchPacing(ctx context.Context, f engineBenchFlags, progress io.Writer) (*
 		}
 	}
 	r.ChannelS = time.Since(start).Seconds()
-	r.ChannelMinS = herald.MinDuration(f.channelPosts, herald.TeamsConversationWindows()).Seconds()
+	r.ChannelMinS = engine.MinDuration(f.channelPosts, engine.TeamsConversationWindows()).Seconds()
 	after := w.emu.Counters().Throttled
 	r.Throttled = (after.Conversation + after.Tenant + after.Storm) - (before.Conversation + before.Tenant + before.Storm)
 	fmt.Fprintf(progress, "pacing: channel %.1f s (minimum %.1f s), %d throttled\n", r.ChannelS, r.ChannelMinS, r.Throttled)
@@ -673,13 +675,13 @@ func runMemoryChild(ctx context.Context, f engineBenchFlags, e *env) error {
 	}
 	host := strings.TrimPrefix(f.childEmulator, "http://")
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: []string{host}})
-	eng, err := herald.NewEngine(herald.EngineConfig{
+	eng, err := engine.New(engine.Config{
 		Store: st, Queue: st.RiverDriver(), Connector: conn,
 		Bot:               botframework.ChannelAccount{ID: "28:" + emulator.DefaultAppID},
 		DefaultServiceURL: f.childEmulator + "/teams/",
 		// One tenant: no tenant limit, so the run takes minutes, not
 		// hours; the per-conversation pacing (and its memory) stays on.
-		Limits:      herald.Limits{TenantRPS: -1},
+		Limits:      engine.Limits{TenantRPS: -1},
 		Concurrency: f.concurrency, NodeID: "bench-memory",
 	})
 	if err != nil {

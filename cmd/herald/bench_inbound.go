@@ -22,9 +22,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"herald/bot"
+
 	"github.com/golang-jwt/jwt/v5"
 
-	"herald"
 	"herald/botauth"
 	"herald/botframework"
 	"herald/sqlstore"
@@ -115,14 +116,14 @@ func benchInbound(ctx context.Context, dsn string, duration time.Duration, concu
 	if err != nil {
 		return inboundResult{}, err
 	}
-	bot, err := herald.NewBot(herald.BotConfig{AppID: benchAppID, Verifier: verifier, Store: store,
+	b, err := bot.New(bot.Config{AppID: benchAppID, Verifier: verifier, Store: store,
 		Connector: botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})})
 	if err != nil {
 		return inboundResult{}, err
 	}
 	// A Go bot's own message handler, so no built-in command answers.
-	bot.OnMessage(func(context.Context, *herald.Turn) error { return nil })
-	botSrv, err := serveLoopback(bot)
+	b.OnMessage(func(context.Context, *bot.Turn) error { return nil })
+	botSrv, err := serveLoopback(b)
 	if err != nil {
 		return inboundResult{}, err
 	}

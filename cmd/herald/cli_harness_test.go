@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"herald/engine"
+
 	"herald"
 	"herald/botauth"
 	"herald/botframework"
@@ -28,7 +30,7 @@ type apiWorld struct {
 	ctx    context.Context
 	emu    *emulator.Emulator
 	store  *sqlstore.Store
-	eng    *herald.Engine
+	eng    *engine.Engine
 	url    string
 	tenant string
 }
@@ -51,9 +53,9 @@ func newAPIWorld(t *testing.T) *apiWorld {
 		t.Fatal(err)
 	}
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: emuSrv.Client(), Tokens: tokens, TrustedHosts: []string{emuSrv.Listener.Addr().String()}})
-	eng, err := herald.NewEngine(herald.EngineConfig{Store: st, Queue: st.RiverDriver(), Connector: conn,
+	eng, err := engine.New(engine.Config{Store: st, Queue: st.RiverDriver(), Connector: conn,
 		Bot: botframework.ChannelAccount{ID: emu.BotID()}, DefaultServiceURL: emu.ServiceURL(),
-		Retry: herald.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}})
+		Retry: engine.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"herald"
+	"herald/bot"
+	"herald/engine"
+
 	"herald/botauth"
 	"herald/botframework"
 	"herald/server"
@@ -70,8 +72,8 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 type heraldNode struct {
 	node    string
 	store   *sqlstore.Store
-	eng     *herald.Engine
-	bot     *herald.Bot
+	eng     *engine.Engine
+	bot     *bot.Bot
 	api     *server.Server
 	keys    apiKeys
 	srv     *http.Server
@@ -120,11 +122,11 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: cfg.Trusted})
-	h.eng, err = herald.NewEngine(herald.EngineConfig{
+	h.eng, err = engine.New(engine.Config{
 		Store: h.store, Queue: h.store.RiverDriver(), Connector: conn,
 		Bot:               botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName},
 		DefaultServiceURL: cfg.ServiceURL,
-		Limits:            herald.Limits{TenantRPS: cfg.TenantRPS, Disabled: !cfg.Pacing},
+		Limits:            engine.Limits{TenantRPS: cfg.TenantRPS, Disabled: !cfg.Pacing},
 		Concurrency:       cfg.Concurrency,
 		NodeID:            h.node,
 		Logger:            log,
@@ -172,22 +174,22 @@ func (h *heraldNode) stop(ctx context.Context) error {
 
 // newServeBot builds the bot endpoint: verified inbound activities keep
 // the directory current and get welcomes and commands answered.
-func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Store, eng *herald.Engine, log *slog.Logger) (*herald.Bot, error) {
+func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Store, eng *engine.Engine, log *slog.Logger) (*bot.Bot, error) {
 	// Welcomes go through the engine (paced, retried, recorded, sent once
 	// per welcome); replies in conversations go directly.
-	sender := herald.NewEngineSender(eng, herald.NewConnectorSender(conn, st, botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName}))
+	sender := bot.NewEngineSender(eng, bot.NewConnectorSender(conn, st, botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName}))
 	v, err := botauth.NewVerifier(botauth.VerifierConfig{AppID: cfg.AppID, MetadataURL: cfg.MetadataURL,
 		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	welcome := herald.WelcomeConfig{GuideURL: cfg.GuideURL}
+	welcome := bot.WelcomeConfig{GuideURL: cfg.GuideURL}
 	if cfg.WelcomeTemplates != "" {
 		if err := welcome.LoadTemplates(os.DirFS(cfg.WelcomeTemplates)); err != nil {
 			return nil, err
 		}
 	}
-	return herald.NewBot(herald.BotConfig{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn,
+	return bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn,
 		Store: st, Sender: sender, Logger: log, Welcome: welcome, Topics: cfg.Topics, RosterRefresh: cfg.RosterRefresh})
 }
 

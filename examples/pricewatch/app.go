@@ -14,6 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"herald/bot"
+	"herald/engine"
+
 	"herald"
 	"herald/botauth"
 	"herald/botframework"
@@ -44,8 +47,8 @@ type config struct {
 type app struct {
 	store   *sqlstore.Store
 	watches *watches
-	eng     *herald.Engine
-	bot     *herald.Bot
+	eng     *engine.Engine
+	bot     *bot.Bot
 	shopURL string
 	now     func() time.Time
 }
@@ -84,20 +87,20 @@ func (a *app) wire(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	bot := botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: "Price watch"}
-	a.eng, err = herald.NewEngine(herald.EngineConfig{Store: a.store, Queue: a.store.RiverDriver(), Connector: conn,
-		Bot: bot, DefaultServiceURL: cfg.Emulator + "/teams/", Logger: cfg.Logger})
+	account := botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: "Price watch"}
+	a.eng, err = engine.New(engine.Config{Store: a.store, Queue: a.store.RiverDriver(), Connector: conn,
+		Bot: account, DefaultServiceURL: cfg.Emulator + "/teams/", Logger: cfg.Logger})
 	if err != nil {
 		return err
 	}
-	welcome, err := herald.ParseWelcomeTemplate([]byte(personalWelcome))
+	welcome, err := bot.ParseWelcomeTemplate([]byte(personalWelcome))
 	if err != nil {
 		return err
 	}
-	a.bot, err = herald.NewBot(herald.BotConfig{AppID: cfg.AppID, BotName: bot.Name, Verifier: verifier,
+	a.bot, err = bot.New(bot.Config{AppID: cfg.AppID, BotName: account.Name, Verifier: verifier,
 		Connector: conn, Store: a.store, Logger: cfg.Logger,
 		Topics:  []herald.Topic{{Name: topic, Description: "price changes of the products you watch"}},
-		Welcome: herald.WelcomeConfig{Personal: welcome, DisableTeam: true, DisableMemberChannel: true, DisableMemberPersonal: true}})
+		Welcome: bot.WelcomeConfig{Personal: welcome, DisableTeam: true, DisableMemberChannel: true, DisableMemberPersonal: true}})
 	if err != nil {
 		return err
 	}
@@ -142,7 +145,7 @@ func (a *app) Handler() http.Handler {
 // onMessage answers "watch <product>" and "unwatch <product>" in
 // personal chats. Herald has handled its own commands (help, stop, start,
 // topics) and card buttons before it is called.
-func (a *app) onMessage(ctx context.Context, t *herald.Turn) error {
+func (a *app) onMessage(ctx context.Context, t *bot.Turn) error {
 	act := t.Activity
 	if act.From == nil || act.Conversation == nil || act.Conversation.ConversationType != botframework.ConversationPersonal {
 		return nil // only personal chats

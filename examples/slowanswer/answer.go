@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"herald"
+	"herald/bot"
+
 	"herald/botframework"
 )
 
@@ -35,7 +36,7 @@ type answerer struct {
 
 // ask handles a message: a question is recorded as a follow-up and
 // acknowledged at once; anything else gets the usage line.
-func (a answerer) ask(ctx context.Context, turn *herald.Turn) error {
+func (a answerer) ask(ctx context.Context, turn *bot.Turn) error {
 	n, ok := parseQuestion(turn.Activity.Text)
 	switch {
 	case !ok:
@@ -56,7 +57,7 @@ func (a answerer) ask(ctx context.Context, turn *herald.Turn) error {
 
 // answer is the follow-up: it counts the primes, waits out the rest of
 // the work time, and returns the answer for Herald to post.
-func (a answerer) answer(ctx context.Context, f *herald.FollowUp) (*botframework.Activity, error) {
+func (a answerer) answer(ctx context.Context, f *bot.FollowUp) (*botframework.Activity, error) {
 	var q question
 	if err := f.Decode(&q); err != nil {
 		return nil, err

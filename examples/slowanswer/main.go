@@ -29,7 +29,8 @@ import (
 	"syscall"
 	"time"
 
-	"herald"
+	"herald/bot"
+
 	"herald/botauth"
 	"herald/botframework"
 	"herald/sqlstore"
@@ -67,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.appID, "app-id", emulatorAppID, "the bot's Microsoft app id")
 	fs.StringVar(&c.appSecret, "app-secret", emulatorAppSecret, "the bot's client secret")
 	fs.DurationVar(&c.work, "work", 3*time.Second, "the least time an answer takes (a slow backend, standing in)")
-	fs.DurationVar(&c.lease, "lease", herald.DefaultFollowUpLease, "how long after a crash an unfinished answer is taken up again")
+	fs.DurationVar(&c.lease, "lease", bot.DefaultFollowUpLease, "how long after a crash an unfinished answer is taken up again")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -136,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // newBot wires Herald's bot endpoint: tokens out, verification in, the
 // Connector, the store, and this bot's handler and follow-up.
-func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*herald.Bot, error) {
+func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*bot.Bot, error) {
 	hc := &http.Client{Timeout: 30 * time.Second}
 	tc := botauth.TokenConfig{AppID: cfg.appID, AppSecret: cfg.appSecret, HTTPClient: hc}
 	vc := botauth.VerifierConfig{AppID: cfg.appID, HTTPClient: hc, Logger: log}
@@ -155,7 +156,7 @@ func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*herald.Bot, erro
 	if err != nil {
 		return nil, err
 	}
-	bot, err := herald.NewBot(herald.BotConfig{
+	bot, err := bot.New(bot.Config{
 		AppID:     cfg.appID,
 		BotName:   "Slow Answer",
 		Verifier:  verifier,

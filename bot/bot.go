@@ -1,0 +1,276 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"herald"
+
+	"herald/botauth"
+	"herald/botframework"
+)
+
+// Defaults of BotConfig.
+const (
+	// DefaultMaxBodyBytes caps an inbound activity's body.
+	DefaultMaxBodyBytes = 256 << 10
+	// DefaultRosterRefresh is how often each team's roster is fetched again.
+	DefaultRosterRefresh = 24 * time.Hour
+	// DefaultTaskWorkers is how many background tasks run at once.
+	DefaultTaskWorkers = 4
+	// DefaultTaskPoll is how often the background worker looks for due
+	// tasks when nothing woke it.
+	DefaultTaskPoll = time.Second
+	// DefaultTaskLease is how long a claimed task stays claimed; after a
+	// crash, the task runs again once its lease has expired.
+	DefaultTaskLease = 2 * time.Minute
+	// DefaultTaskAttempts is how many times a failing task is tried.
+	DefaultTaskAttempts = 8
+)
+
+// ActivityVerifier checks the bearer token of an inbound activity request.
+// *botauth.Verifier implements it; its errors are classified with
+// botauth.IsTokenError (401) and botauth.ErrMetadata (503).
+type ActivityVerifier interface {
+	Verify(ctx context.Context, authorization string, activity *botframework.Activity) (*botauth.Identity, error)
+}
+
+// BotConfig configures a Bot. Zero values select the documented defaults.
+type Config struct {
+	// AppID is the bot's Microsoft app id. Required.
+	AppID string
+	// BotName is the bot's display name in welcome cards. Default: the
+	// name Teams gives the bot in activities, else "This bot".
+	BotName string
+	// Verifier checks inbound tokens. Required.
+	Verifier ActivityVerifier
+	// Connector calls the Bot Framework Connector (rosters, channels, card
+	// updates and, unless Sender is set, sends). Required.
+	Connector *botframework.Connector
+	// Store is the directory. Required.
+	Store herald.DirectoryStore
+	// Sender sends welcomes, command replies and follow-up answers.
+	// Default: directly through Connector (see NewConnectorSender);
+	// NewEngineSender sends welcomes through the delivery engine.
+	Sender Sender
+	// Logger receives one line per refused request and per failed task.
+	// Default: discard.
+	Logger *slog.Logger
+	// Welcome configures welcome messages.
+	Welcome WelcomeConfig
+	// Topics are the notification topics people can stop and start.
+	Topics []herald.Topic
+	// DisableCommands turns off the built-in personal-chat commands (help,
+	// stop, start, topics); messages then go only to OnMessage handlers.
+	DisableCommands bool
+	// MaxBodyBytes caps an inbound request body; larger bodies get 413.
+	// Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// RosterRefresh is how often each installed team's roster is fetched
+	// again to keep memberships true. Default DefaultRosterRefresh;
+	// negative disables the refresh.
+	RosterRefresh time.Duration
+	// RosterPageSize is the page size of roster fetches. Default
+	// botframework.MaxPageSize.
+	RosterPageSize int
+	// TaskWorkers is how many background tasks run at once. Default
+	// DefaultTaskWorkers.
+	TaskWorkers int
+	// TaskPoll is how often due tasks are looked for. Default
+	// DefaultTaskPoll.
+	TaskPoll time.Duration
+	// TaskLease is how long a claimed task is hidden from other workers.
+	// Default DefaultTaskLease.
+	TaskLease time.Duration
+	// TaskAttempts is how many times a failing task (or follow-up) is
+	// tried before it is dropped. Default DefaultTaskAttempts.
+	TaskAttempts int
+	// FollowUpWorkers is how many follow-ups (Turn.Later) run at once,
+	// besides the other tasks. Default DefaultFollowUpWorkers.
+	FollowUpWorkers int
+	// FollowUpLease is how long a running follow-up stays claimed between
+	// renewals; after a crash it runs again this long after the last
+	// renewal. Default DefaultFollowUpLease.
+	FollowUpLease time.Duration
+	// FollowUpTimeout bounds one attempt of a follow-up function. Default
+	// DefaultFollowUpTimeout.
+	FollowUpTimeout time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Handler handles one turn: an inbound activity, already verified and
+// recorded in the directory.
+type Handler func(ctx context.Context, t *Turn) error
+
+// Bot is the bot's messaging endpoint (an http.Handler for
+// /api/messages) and its background work: it verifies, decodes and records
+// every activity, answers Teams at once, and then fetches rosters (and the
+// email and UPN of people who reach it personally, which Teams leaves out
+// of personal activities) and sends welcomes from durable tasks. Register
+// handlers before serving.
+type Bot struct {
+	cfg       Config
+	store     herald.DirectoryStore
+	sender    Sender
+	log       *slog.Logger
+	now       func() time.Time
+	welcome   welcomeSet
+	botID     string
+	onMessage []Handler
+	onCard    []Handler
+	onEvent   []Handler
+	later     map[string]FollowUpFunc
+	details   detailsGate // when member fetches may be queued again
+
+	wake      chan struct{}
+	laterWake chan struct{}
+	runMu     sync.Mutex // held while a batch of tasks runs (see Flush)
+
+	lifeMu  sync.Mutex
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// NewBot validates cfg and returns a Bot.
+func New(cfg Config) (*Bot, error) {
+	switch {
+	case cfg.AppID == "":
+		return nil, errors.New("bot config: AppID is required")
+	case cfg.Verifier == nil:
+		return nil, errors.New("bot config: Verifier is required")
+	case cfg.Connector == nil:
+		return nil, errors.New("bot config: Connector is required")
+	case cfg.Store == nil:
+		return nil, errors.New("bot config: Store is required")
+	case cfg.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("bot config: MaxBodyBytes %d is negative", cfg.MaxBodyBytes)
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RosterRefresh == 0 {
+		cfg.RosterRefresh = DefaultRosterRefresh
+	}
+	if cfg.RosterPageSize <= 0 {
+		cfg.RosterPageSize = botframework.MaxPageSize
+	}
+	if cfg.TaskWorkers <= 0 {
+		cfg.TaskWorkers = DefaultTaskWorkers
+	}
+	if cfg.TaskPoll <= 0 {
+		cfg.TaskPoll = DefaultTaskPoll
+	}
+	if cfg.TaskLease <= 0 {
+		cfg.TaskLease = DefaultTaskLease
+	}
+	if cfg.TaskAttempts <= 0 {
+		cfg.TaskAttempts = DefaultTaskAttempts
+	}
+	if cfg.FollowUpWorkers <= 0 {
+		cfg.FollowUpWorkers = DefaultFollowUpWorkers
+	}
+	if cfg.FollowUpLease <= 0 {
+		cfg.FollowUpLease = DefaultFollowUpLease
+	}
+	if cfg.FollowUpTimeout <= 0 {
+		cfg.FollowUpTimeout = DefaultFollowUpTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	for i, t := range cfg.Topics {
+		if t.Name == "" || t.Name == herald.TopicAll {
+			return nil, fmt.Errorf("bot config: Topics[%d] has no usable name", i)
+		}
+	}
+	ws, err := cfg.Welcome.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("bot config: %w", err)
+	}
+	b := &Bot{
+		cfg:     cfg,
+		store:   cfg.Store,
+		sender:  cfg.Sender,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		welcome: ws,
+		botID:   "28:" + cfg.AppID,
+		later:   map[string]FollowUpFunc{},
+		wake:    make(chan struct{}, 1),
+	}
+	b.laterWake = make(chan struct{}, 1)
+	if b.sender == nil {
+		b.sender = NewConnectorSender(cfg.Connector, cfg.Store, botframework.ChannelAccount{ID: b.botID, Name: cfg.BotName})
+	}
+	return b, nil
+}
+
+// OnMessage registers a handler for message activities that are not
+// built-in commands (or all messages when DisableCommands is set).
+// Handlers run in registration order until one returns an error.
+func (b *Bot) OnMessage(h Handler) { b.onMessage = append(b.onMessage, h) }
+
+// OnCardAction registers a handler for card actions: messages carrying a
+// value (Action.Submit) that Herald does not own, and invoke activities.
+func (b *Bot) OnCardAction(h Handler) { b.onCard = append(b.onCard, h) }
+
+// OnEvent registers a handler for event activities.
+func (b *Bot) OnEvent(h Handler) { b.onEvent = append(b.onEvent, h) }
+
+// Start starts the background workers: they run pending tasks and
+// follow-ups (including those a previous process left behind) and
+// schedule roster refreshes, until Stop or ctx ends.
+func (b *Bot) Start(ctx context.Context) error {
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
+	if b.cancel != nil {
+		return errors.New("start bot: already started")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	b.stopped = make(chan struct{})
+	go func() {
+		defer close(b.stopped)
+		var wg sync.WaitGroup
+		wg.Go(func() { b.followUpLoop(ctx) })
+		b.work(ctx)
+		wg.Wait()
+	}()
+	return nil
+}
+
+// Stop stops the background workers and waits for running tasks and
+// follow-ups to end, or for ctx. Unfinished ones stay in the store and
+// run after a restart.
+func (b *Bot) Stop(ctx context.Context) error {
+	b.lifeMu.Lock()
+	cancel, stopped := b.cancel, b.stopped
+	b.cancel = nil
+	b.lifeMu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	select {
+	case <-stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop bot: %w", ctx.Err())
+	}
+}
+
+// notify wakes the background worker after tasks were added.
+func (b *Bot) notify() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}

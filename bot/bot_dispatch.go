@@ -1,0 +1,46 @@
+package bot
+
+import (
+	"context"
+	"strings"
+
+	"herald/botframework"
+)
+
+// dispatch runs the built-in commands and the registered handlers for a
+// recorded activity.
+func (b *Bot) dispatch(ctx context.Context, t *Turn) error {
+	a := t.Activity
+	switch a.Type {
+	case botframework.TypeMessage:
+		personal := isPersonal(a, a.Team())
+		if len(a.Value) > 0 && strings.TrimSpace(a.Text) == "" {
+			if personal && !b.cfg.DisableCommands {
+				if handled, err := b.cardSubmit(ctx, t); handled {
+					return err
+				}
+			}
+			return runHandlers(ctx, t, b.onCard)
+		}
+		if personal && !b.cfg.DisableCommands {
+			if handled, err := b.command(ctx, t, len(b.onMessage) == 0); handled {
+				return err
+			}
+		}
+		return runHandlers(ctx, t, b.onMessage)
+	case botframework.TypeInvoke:
+		return runHandlers(ctx, t, b.onCard)
+	case botframework.TypeEvent:
+		return runHandlers(ctx, t, b.onEvent)
+	}
+	return nil
+}
+
+func runHandlers(ctx context.Context, t *Turn, hs []Handler) error {
+	for _, h := range hs {
+		if err := h(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,315 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"herald"
+
+	"herald/botframework"
+)
+
+// capture records what a verified activity says about tenants, users,
+// teams, channels, memberships and conversations, and queues the
+// background work it calls for (roster fetches, welcomes). Everything it
+// queues is in the store before Teams gets its answer.
+func (b *Bot) capture(ctx context.Context, t *Turn) error {
+	a := t.Activity
+	now := b.now()
+	tenantID := a.TenantID()
+	if tenantID != "" {
+		if err := b.store.TenantUpsert(ctx, herald.Tenant{ID: tenantID, ServiceURL: a.ServiceURL, LastSeen: now}); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+	}
+	team := a.Team()
+	if team != nil && team.ID == "" {
+		team = nil
+	}
+	if team != nil {
+		if err := b.captureTeam(ctx, a, team, tenantID); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+	}
+	if err := b.captureConversation(ctx, a, team, tenantID); err != nil {
+		return fmt.Errorf("capture: %w", err)
+	}
+	sender, err := b.captureSender(ctx, a, team, tenantID)
+	if err != nil {
+		return fmt.Errorf("capture: %w", err)
+	}
+	for _, m := range a.Mentions() {
+		if !herald.IsUserID(m.Mentioned.ID) {
+			continue
+		}
+		_, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.Mentioned.ID, Name: m.Mentioned.Name,
+			AADObjectID: m.Mentioned.AADObjectID, TenantID: tenantID, ServiceURL: a.ServiceURL})
+		if err != nil {
+			return fmt.Errorf("capture mention: %w", err)
+		}
+	}
+	switch a.Type {
+	case botframework.TypeInstallationUpdate:
+		err = b.captureInstallation(ctx, a, team, tenantID)
+	case botframework.TypeConversationUpdate:
+		err = b.captureConversationUpdate(ctx, a, team, tenantID)
+	}
+	if err != nil {
+		return fmt.Errorf("capture %s: %w", a.Type, err)
+	}
+	// A personal install or message carries no email or UPN: fetch them
+	// once, so the user can be reached by either.
+	if sender.ID != "" && isPersonal(a, team) {
+		if err := b.queueUserDetails(ctx, a, sender, tenantID); err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+	}
+	return nil
+}
+
+// isPersonal reports whether the activity comes from a 1:1 chat.
+func isPersonal(a *botframework.Activity, team *botframework.TeamInfo) bool {
+	c := a.Conversation
+	if c.ConversationType != "" {
+		return c.ConversationType == botframework.ConversationPersonal
+	}
+	return team == nil && !c.IsGroup
+}
+
+// channelOf returns the channel a team activity concerns: the channel in
+// channelData, else the conversation's channel (without a thread suffix).
+func channelOf(a *botframework.Activity, team *botframework.TeamInfo) string {
+	if cd := a.ChannelData; cd != nil {
+		if cd.Channel != nil && cd.Channel.ID != "" {
+			return cd.Channel.ID
+		}
+		if cd.Settings != nil && cd.Settings.SelectedChannel != nil && cd.Settings.SelectedChannel.ID != "" {
+			return cd.Settings.SelectedChannel.ID
+		}
+	}
+	if id, _, _ := strings.Cut(a.Conversation.ID, ";"); strings.HasPrefix(id, "19:") {
+		return id
+	}
+	return team.ID
+}
+
+func (b *Bot) captureTeam(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+	p := herald.TeamUpsertParams{ID: team.ID, TenantID: tenantID, AADGroupID: team.AADGroupID, Name: team.Name,
+		GeneralChannelID: team.ID, ServiceURL: a.ServiceURL}
+	yes, no := true, false
+	if a.Type == botframework.TypeConversationUpdate {
+		switch a.EventType() {
+		case botframework.EventTeamArchived:
+			p.Archived = &yes
+		case botframework.EventTeamUnarchived:
+			p.Archived = &no
+		case botframework.EventTeamDeleted, botframework.EventTeamHardDeleted:
+			p.Deleted = &yes
+		case botframework.EventTeamRestored:
+			p.Deleted = &no
+		}
+	}
+	if _, err := b.store.TeamUpsert(ctx, p); err != nil {
+		return err
+	}
+	if cd := a.ChannelData; cd != nil && cd.Channel != nil && cd.Channel.ID != "" {
+		ch := herald.Channel{ID: cd.Channel.ID, TeamID: team.ID, Name: cd.Channel.Name, Type: cd.Channel.Type}
+		if ch.ID == team.ID && ch.Name == "" {
+			ch.Name = herald.GeneralName
+		}
+		ch.Deleted = a.EventType() == botframework.EventChannelDeleted
+		if err := b.store.ChannelUpsert(ctx, ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Bot) captureConversation(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+	c := herald.Conversation{ID: a.Conversation.ID, Type: a.Conversation.ConversationType, TenantID: tenantID, ServiceURL: a.ServiceURL}
+	if a.Recipient != nil {
+		c.BotID = a.Recipient.ID
+	}
+	switch {
+	case team != nil:
+		c.TeamID, c.ChannelID = team.ID, channelOf(a, team)
+		if c.Type == "" {
+			c.Type = botframework.ConversationChannel
+		}
+	case isPersonal(a, team):
+		if c.Type == "" {
+			c.Type = botframework.ConversationPersonal
+		}
+		if a.From != nil && herald.IsUserID(a.From.ID) {
+			c.UserID = a.From.ID
+		}
+	}
+	return b.store.ConversationUpsert(ctx, c)
+}
+
+// captureSender records the activity's sender, when it is a user, and
+// returns the recorded user (the zero User when there is none).
+func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) (herald.User, error) {
+	if a.From == nil || !herald.IsUserID(a.From.ID) {
+		return herald.User{}, nil
+	}
+	p := herald.UserUpsertParams{ID: a.From.ID, TenantID: tenantID, AADObjectID: a.From.AADObjectID, Name: a.From.Name,
+		ServiceURL: a.ServiceURL, Locale: a.Locale, TimeZone: a.LocalTimezone, LastSeen: b.now()}
+	if ci, ok := a.ClientInfo(); ok {
+		if ci.Locale != "" {
+			p.Locale = ci.Locale
+		}
+		if ci.Timezone != "" {
+			p.TimeZone = ci.Timezone
+		}
+	}
+	if isPersonal(a, team) {
+		p.ConversationID = a.Conversation.ID
+	}
+	u, err := b.store.UserUpsert(ctx, p)
+	if err != nil {
+		return herald.User{}, err
+	}
+	if a.Type != botframework.TypeMessage {
+		return u, nil
+	}
+	// Someone who writes to the bot has not blocked it (any more).
+	if u.Blocked {
+		if err := b.store.UserSetBlocked(ctx, u.ID, false); err != nil {
+			return herald.User{}, err
+		}
+		b.details.forget(u.ID)
+	}
+	if u.Uninstalled && isPersonal(a, team) {
+		if err := b.store.UserSetInstalled(ctx, u.ID, true, b.now()); err != nil {
+			return herald.User{}, err
+		}
+	}
+	if team != nil {
+		if err := b.store.MembershipAdd(ctx, team.ID, u.ID); err != nil {
+			return herald.User{}, err
+		}
+	}
+	return u, nil
+}
+
+func (b *Bot) captureInstallation(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+	switch a.Action {
+	case botframework.ActionAdd, botframework.ActionAddUpgrade:
+		return b.installed(ctx, a, team, tenantID, a.Action == botframework.ActionAdd)
+	case botframework.ActionRemove, botframework.ActionRemoveUpgrade:
+		return b.uninstalled(ctx, a, team)
+	}
+	return nil
+}
+
+func (b *Bot) captureConversationUpdate(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+	botAdded := a.BotAdded()
+	if botAdded {
+		if err := b.installed(ctx, a, team, tenantID, true); err != nil {
+			return err
+		}
+	}
+	if a.BotRemoved() {
+		if err := b.uninstalled(ctx, a, team); err != nil {
+			return err
+		}
+	}
+	for _, m := range a.MembersAdded {
+		if !herald.IsUserID(m.ID) {
+			continue
+		}
+		_, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.ID, AADObjectID: m.AADObjectID, Name: m.Name,
+			TenantID: tenantID, ServiceURL: a.ServiceURL})
+		if err != nil {
+			return err
+		}
+		if team == nil {
+			continue
+		}
+		if err := b.store.MembershipAdd(ctx, team.ID, m.ID); err != nil {
+			return err
+		}
+		if !botAdded {
+			if err := b.queueMemberWelcome(ctx, a, team, tenantID, m); err != nil {
+				return err
+			}
+		}
+	}
+	if team != nil {
+		for _, m := range a.MembersRemoved {
+			if herald.IsUserID(m.ID) {
+				if err := b.store.MembershipRemove(ctx, team.ID, m.ID); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// installed records the bot's addition to a team or a personal chat and
+// queues the roster fetch and (for a fresh install, not an upgrade) the
+// welcome.
+func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string, fresh bool) error {
+	now := b.now()
+	if team != nil {
+		if err := b.store.TeamSetInstalled(ctx, team.ID, true, now); err != nil {
+			return err
+		}
+		p := teamAddedTask{TeamID: team.ID, ChannelID: channelOf(a, team), TenantID: tenantID,
+			ServiceURL: a.ServiceURL, Welcome: fresh, BotName: recipientName(a)}
+		if a.From != nil && herald.IsUserID(a.From.ID) {
+			p.InstallerID, p.InstallerName = a.From.ID, a.From.Name
+		}
+		return b.addTask(ctx, taskTeamAdded, team.ID, p)
+	}
+	if !isPersonal(a, team) || a.From == nil || !herald.IsUserID(a.From.ID) {
+		return nil // a group chat: recorded as a conversation, nothing more
+	}
+	if err := b.store.UserSetInstalled(ctx, a.From.ID, true, now); err != nil {
+		return err
+	}
+	if !fresh {
+		return nil
+	}
+	b.details.forget(a.From.ID) // a new install may fetch the details again at once
+	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, personalWelcomeTask{UserID: a.From.ID,
+		ConversationID: a.Conversation.ID, TenantID: tenantID, ServiceURL: a.ServiceURL, BotName: recipientName(a)})
+}
+
+func (b *Bot) uninstalled(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo) error {
+	now := b.now()
+	if team != nil {
+		return b.store.TeamSetInstalled(ctx, team.ID, false, now)
+	}
+	if !isPersonal(a, team) || a.From == nil || !herald.IsUserID(a.From.ID) {
+		return nil
+	}
+	return b.store.UserSetInstalled(ctx, a.From.ID, false, now)
+}
+
+func recipientName(a *botframework.Activity) string {
+	if a.Recipient != nil {
+		return a.Recipient.Name
+	}
+	return ""
+}
+
+// addTask records background work and wakes the worker.
+func (b *Bot) addTask(ctx context.Context, kind, key string, payload any) error {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s task: %w", kind, err)
+	}
+	added, err := b.store.BotTaskAdd(ctx, herald.BotTask{Kind: kind, Key: key, Payload: data, RunAfter: b.now()})
+	if err != nil {
+		return err
+	}
+	if added {
+		b.notify()
+	}
+	return nil
+}

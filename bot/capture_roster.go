@@ -1,0 +1,142 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"herald"
+
+	"herald/botframework"
+)
+
+// teamClient returns a Connector client for the team's serviceUrl, or the
+// tenant's when the team has none.
+func (b *Bot) teamClient(ctx context.Context, t herald.Team) (*botframework.Client, error) {
+	svc := t.ServiceURL
+	if svc == "" && t.TenantID != "" {
+		if tn, err := b.store.TenantGet(ctx, t.TenantID); err == nil {
+			svc = tn.ServiceURL
+		}
+	}
+	if svc == "" {
+		return nil, fmt.Errorf("team %s: no serviceUrl known: %w", t.ID, errDrop)
+	}
+	return b.cfg.Connector.Client(svc), nil
+}
+
+// syncTeam fetches a team's details, channels and whole roster, records
+// them (channels missing from the answer are marked deleted, the team's
+// memberships become exactly the roster) and returns the member count. A
+// team the bot was removed from is marked uninstalled.
+func (b *Bot) syncTeam(ctx context.Context, teamID string) (int, error) {
+	t, err := b.store.TeamGet(ctx, teamID)
+	if errors.Is(err, herald.ErrNotFound) {
+		return 0, fmt.Errorf("sync team %s: %w: %w", teamID, err, errDrop)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sync team: %w", err)
+	}
+	if !t.Installed || t.Deleted {
+		return 0, nil
+	}
+	cl, err := b.teamClient(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	n, err := b.fetchTeam(ctx, cl, t)
+	if err != nil {
+		if botframework.Classify(err).Reason.Unreachable() {
+			if serr := b.store.TeamSetInstalled(ctx, t.ID, false, b.now()); serr != nil {
+				return 0, errors.Join(err, serr)
+			}
+		}
+		return 0, fmt.Errorf("sync team %s: %w", t.ID, err)
+	}
+	return n, nil
+}
+
+func (b *Bot) fetchTeam(ctx context.Context, cl *botframework.Client, t herald.Team) (int, error) {
+	details, err := cl.GetTeamDetails(ctx, t.ID)
+	if err != nil {
+		return 0, err
+	}
+	_, err = b.store.TeamUpsert(ctx, herald.TeamUpsertParams{ID: t.ID, Name: details.Name, AADGroupID: details.AADGroupID})
+	if err != nil {
+		return 0, err
+	}
+	channels, err := cl.GetTeamChannels(ctx, t.ID)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.recordChannels(ctx, t.ID, channels); err != nil {
+		return 0, err
+	}
+	var ids []string
+	token := ""
+	for {
+		page, err := cl.GetPagedMembers(ctx, t.ID, b.cfg.RosterPageSize, token)
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range page.Members {
+			if !herald.IsUserID(m.ID) {
+				continue
+			}
+			tenant := m.TenantID
+			if tenant == "" {
+				tenant = t.TenantID
+			}
+			_, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.ID, TenantID: tenant, AADObjectID: m.EntraID(),
+				UPN: m.UserPrincipalName, Email: m.Email, Name: m.Name, GivenName: m.GivenName, Surname: m.Surname,
+				ServiceURL: t.ServiceURL})
+			if err != nil {
+				return 0, err
+			}
+			ids = append(ids, m.ID)
+		}
+		if page.ContinuationToken == "" || len(page.Members) == 0 {
+			break
+		}
+		token = page.ContinuationToken
+	}
+	if err := b.store.MembershipReplace(ctx, t.ID, ids); err != nil {
+		return 0, err
+	}
+	if err := b.store.TeamSetRosterAt(ctx, t.ID, b.now()); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+// recordChannels upserts the team's channels and marks the ones Teams no
+// longer lists as deleted.
+func (b *Bot) recordChannels(ctx context.Context, teamID string, channels []botframework.ChannelInfo) error {
+	seen := make(map[string]bool, len(channels))
+	for _, c := range channels {
+		if c.ID == "" {
+			continue
+		}
+		seen[c.ID] = true
+		ch := herald.Channel{ID: c.ID, TeamID: teamID, Name: c.Name, Type: c.Type}
+		if ch.ID == teamID && ch.Name == "" {
+			ch.Name = herald.GeneralName
+		}
+		if err := b.store.ChannelUpsert(ctx, ch); err != nil {
+			return err
+		}
+	}
+	have, err := b.store.ChannelList(ctx, teamID)
+	if err != nil {
+		return err
+	}
+	for _, c := range have {
+		if !seen[c.ID] && !c.Deleted {
+			c.Deleted = true
+			if err := b.store.ChannelUpsert(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

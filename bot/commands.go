@@ -1,0 +1,295 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"herald"
+
+	"herald/botframework"
+)
+
+// mentionTag matches "<at>Name</at>", which Teams puts in the text of a
+// message that @mentions the bot.
+var mentionTag = regexp.MustCompile(`(?is)<at[^>]*>.*?</at>`)
+
+// parseCommand splits a message's text into a lowercase command word and
+// its argument, ignoring @mentions and surrounding space.
+func parseCommand(text string) (cmd, arg string) {
+	text = mentionTag.ReplaceAllString(text, " ")
+	text = strings.Join(strings.Fields(text), " ")
+	cmd, arg, _ = strings.Cut(text, " ")
+	return strings.ToLower(cmd), strings.TrimSpace(arg)
+}
+
+// command answers the built-in personal-chat commands. It reports false
+// for other text, unless fallback is set, in which case anything else gets
+// the help card.
+func (b *Bot) command(ctx context.Context, t *Turn, fallback bool) (bool, error) {
+	cmd, arg := parseCommand(t.Activity.Text)
+	var msg *botframework.Activity
+	var err error
+	switch {
+	case cmd == "help" && arg == "":
+		msg, err = b.helpCard(t, "")
+	case cmd == "topics" && arg == "":
+		msg, err = b.topicsCard(ctx, t)
+	case cmd == "stop":
+		msg, err = b.stop(ctx, t, arg)
+	case cmd == "start":
+		msg, err = b.start(ctx, t, arg)
+	case fallback:
+		msg, err = b.helpCard(t, "Sorry, I didn't get that. Here is what I understand.")
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	return true, b.queueReply(ctx, t, msg, "")
+}
+
+// queueReply queues msg as the answer to the turn (or, with updateID, as
+// the new content of that earlier card).
+func (b *Bot) queueReply(ctx context.Context, t *Turn, msg *botframework.Activity, updateID string) error {
+	a := t.Activity
+	key := a.ID
+	if key == "" {
+		key = a.Conversation.ID + "@" + b.now().Format("20060102T150405.000000000")
+	}
+	if updateID == "" {
+		msg.ReplyToID = a.ID
+	}
+	return b.addTask(ctx, taskReply, a.Conversation.ID+" "+key, replyTask{ConversationID: a.Conversation.ID,
+		ServiceURL: a.ServiceURL, UpdateID: updateID, Activity: msg})
+}
+
+// userID is the sender's id, or "" for anything that is not a user.
+func (t *Turn) userID() string {
+	if t.Activity.From == nil || !herald.IsUserID(t.Activity.From.ID) {
+		return ""
+	}
+	return t.Activity.From.ID
+}
+
+func (b *Bot) helpCard(t *Turn, preface string) (*botframework.Activity, error) {
+	c := card{}
+	c.add(textBlock(preface, "", ""))
+	c.add(textBlock(b.botName(recipientName(t.Activity))+": what I can do", "Bolder", "Medium"))
+	c.add(textBlock("I send you notifications here, in this chat. You decide which topics you get.", "", ""))
+	c.add(map[string]any{"type": "FactSet", "facts": []map[string]string{
+		{"title": "help", "value": "show this card"},
+		{"title": "topics", "value": "list the topics and turn some off"},
+		{"title": "stop", "value": "stop every notification that isn't critical"},
+		{"title": "stop <topic>", "value": "stop one topic"},
+		{"title": "start <topic>", "value": "get a topic again (start alone: everything)"},
+	}})
+	if len(b.cfg.Topics) > 0 {
+		c.action(imBack("Show topics", "topics"))
+	}
+	return c.activity("What I can do")
+}
+
+// topicStates returns, for each configured topic, whether the user gets it.
+func (b *Bot) topicStates(ctx context.Context, userID string) (map[string]bool, error) {
+	prefs, err := b.store.PreferenceList(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	explicit := make(map[string]bool)
+	all := false
+	for _, p := range prefs {
+		if p.Topic == herald.TopicAll {
+			all = p.OptedOut
+			continue
+		}
+		explicit[strings.ToLower(p.Topic)] = p.OptedOut
+	}
+	on := make(map[string]bool, len(b.cfg.Topics))
+	for _, tp := range b.cfg.Topics {
+		out, ok := explicit[strings.ToLower(tp.Name)]
+		if !ok {
+			out = all
+		}
+		on[tp.Name] = tp.Critical || !out
+	}
+	return on, nil
+}
+
+func (b *Bot) topicsCard(ctx context.Context, t *Turn) (*botframework.Activity, error) {
+	c := card{}
+	c.add(textBlock("Your notification topics", "Bolder", "Medium"))
+	if len(b.cfg.Topics) == 0 {
+		c.add(textBlock("There are no topics to choose from: every notification is sent to everyone concerned.", "", ""))
+		return c.activity("Your topics")
+	}
+	on, err := b.topicStates(ctx, t.userID())
+	if err != nil {
+		return nil, err
+	}
+	var choices []map[string]string
+	for _, tp := range b.cfg.Topics {
+		state := "off"
+		switch {
+		case tp.Critical:
+			state = "always on (critical)"
+		case on[tp.Name]:
+			state = "on"
+			choices = append(choices, map[string]string{"title": tp.Name, "value": tp.Name})
+		}
+		line := "**" + tp.Name + "**: " + state
+		if tp.Description != "" {
+			line += ". " + tp.Description
+		}
+		c.add(textBlock(line, "", ""))
+	}
+	if len(choices) == 0 {
+		c.add(textBlock("Every optional topic is off. Type **start <topic>** to get one again.", "", ""))
+		return c.activity("Your topics")
+	}
+	c.add(map[string]any{"type": "Input.ChoiceSet", "id": "topics", "isMultiSelect": true, "style": "expanded",
+		"label": "Select the topics you no longer want", "choices": choices})
+	c.action(submit("Turn these off", map[string]any{"herald": "optout"}))
+	return c.activity("Your topics")
+}
+
+// stop handles "stop" and "stop <topic>".
+func (b *Bot) stop(ctx context.Context, t *Turn, arg string) (*botframework.Activity, error) {
+	uid := t.userID()
+	if arg == "" {
+		prefs, err := b.store.PreferenceList(ctx, uid)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range prefs {
+			if p.Topic != herald.TopicAll && !p.OptedOut {
+				if err := b.store.PreferenceSet(ctx, uid, p.Topic, true); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := b.store.PreferenceSet(ctx, uid, herald.TopicAll, true); err != nil {
+			return nil, err
+		}
+		text := "Done: you won't get notifications from me any more."
+		if crit := b.criticalTopics(); len(crit) > 0 {
+			text += " Critical ones still come through: " + strings.Join(crit, ", ") + "."
+		}
+		return confirmCard("Notifications stopped", text+" Type **start** to get them again.")
+	}
+	tp, ok := herald.FindTopic(b.cfg.Topics, arg)
+	switch {
+	case !ok:
+		return b.unknownTopic(arg)
+	case tp.Critical:
+		return confirmCard("Can't stop "+tp.Name, "**"+tp.Name+"** is critical, so it can't be turned off.")
+	}
+	if err := b.store.PreferenceSet(ctx, uid, tp.Name, true); err != nil {
+		return nil, err
+	}
+	return confirmCard("Stopped "+tp.Name, "You won't get **"+tp.Name+"** notifications any more. Type **start "+tp.Name+"** to get them again.")
+}
+
+// start handles "start" and "start <topic>".
+func (b *Bot) start(ctx context.Context, t *Turn, arg string) (*botframework.Activity, error) {
+	uid := t.userID()
+	if arg == "" {
+		prefs, err := b.store.PreferenceList(ctx, uid)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range prefs {
+			if p.OptedOut {
+				if err := b.store.PreferenceSet(ctx, uid, p.Topic, false); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return confirmCard("Notifications on", "You'll get every topic again. Type **topics** to choose.")
+	}
+	tp, ok := herald.FindTopic(b.cfg.Topics, arg)
+	if !ok {
+		return b.unknownTopic(arg)
+	}
+	if err := b.store.PreferenceSet(ctx, uid, tp.Name, false); err != nil {
+		return nil, err
+	}
+	return confirmCard("Started "+tp.Name, "You'll get **"+tp.Name+"** notifications again. Type **stop "+tp.Name+"** to stop them.")
+}
+
+func (b *Bot) criticalTopics() []string {
+	var out []string
+	for _, tp := range b.cfg.Topics {
+		if tp.Critical {
+			out = append(out, tp.Name)
+		}
+	}
+	return out
+}
+
+func (b *Bot) unknownTopic(name string) (*botframework.Activity, error) {
+	names := make([]string, 0, len(b.cfg.Topics))
+	for _, tp := range b.cfg.Topics {
+		names = append(names, tp.Name)
+	}
+	text := "I don't know a topic called **" + name + "**."
+	if len(names) > 0 {
+		text += " The topics are: " + strings.Join(names, ", ") + "."
+	}
+	return confirmCard("Unknown topic", text)
+}
+
+func confirmCard(title, text string) (*botframework.Activity, error) {
+	c := card{}
+	c.add(textBlock(title, "Bolder", "Medium"), textBlock(text, "", ""))
+	return c.activity(title)
+}
+
+// optOutSubmit is the value of the topics card's "Turn these off" button:
+// Teams adds the selected choices, comma-separated, as "topics".
+type optOutSubmit struct {
+	Herald string `json:"herald"`
+	Topics string `json:"topics"`
+}
+
+// cardSubmit handles submits of Herald's own cards; it reports false for
+// anyone else's.
+func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
+	var v optOutSubmit
+	if err := t.DecodeValue(&v); err != nil || v.Herald != "optout" {
+		return false, nil
+	}
+	uid := t.userID()
+	if uid == "" {
+		return true, nil
+	}
+	var off []string
+	seen := map[string]bool{}
+	for _, name := range strings.Split(v.Topics, ",") {
+		tp, ok := herald.FindTopic(b.cfg.Topics, strings.TrimSpace(name))
+		if !ok || tp.Critical || seen[tp.Name] {
+			continue
+		}
+		seen[tp.Name] = true
+		if err := b.store.PreferenceSet(ctx, uid, tp.Name, true); err != nil {
+			return true, fmt.Errorf("opt out: %w", err)
+		}
+		off = append(off, tp.Name)
+	}
+	sort.Strings(off)
+	var msg *botframework.Activity
+	var err error
+	if len(off) == 0 {
+		msg, err = confirmCard("Nothing changed", "No topic was selected. Type **topics** to try again.")
+	} else {
+		msg, err = confirmCard("Turned off: "+strings.Join(off, ", "),
+			"You won't get these notifications any more. Type **start <topic>** to get one again.")
+	}
+	if err != nil {
+		return true, err
+	}
+	return true, b.queueReply(ctx, t, msg, t.Activity.ReplyToID)
+}
