@@ -7,15 +7,18 @@ import (
 
 // DeliveryStore persists notifications and their per-recipient deliveries:
 // Herald's own record of what was asked and what happened to each
-// recipient. The engine keeps durable work in River jobs; the rows here are
+// recipient. The engine keeps durable work in its job runner; the rows here are
 // the truth about every delivery. Lookups of missing records return
 // ErrNotFound.
 type DeliveryStore interface {
 	// NotificationCreate stores a new notification (ID, Request, State and
-	// CreatedAt set by the caller) and reports true. If
+	// CreatedAt set by the caller) and reports true; also, when not nil,
+	// runs in the same transaction (the engine inserts the notification's
+	// first job there), so both commit or neither does. If
 	// Request.IdempotencyKey is set and a notification with that key
-	// exists, it stores nothing and returns that one with false.
-	NotificationCreate(ctx context.Context, n Notification) (Notification, bool, error)
+	// exists, it stores nothing, runs nothing and returns that one with
+	// false.
+	NotificationCreate(ctx context.Context, n Notification, also TxFunc) (Notification, bool, error)
 	// NotificationGet returns one notification (without counts).
 	NotificationGet(ctx context.Context, id string) (Notification, error)
 	// NotificationList lists notifications ordered by id.
@@ -69,9 +72,8 @@ type DeliveryStore interface {
 	// DeliveryRecover settles deliveries left sending by a process that
 	// stopped: those of p.Node, and those of any node marked before
 	// p.StaleBefore, become uncertain (pending again for at-least-once
-	// notifications). It also makes River jobs left running by
-	// p.RiverClientID available again. It returns the notifications
-	// with deliveries made pending again.
+	// notifications). It returns the notifications with deliveries made
+	// pending again.
 	DeliveryRecover(ctx context.Context, p DeliveryRecoverParams) (DeliveryRecoverResult, error)
 
 	// MessageFind returns the message sent under key to target (a user id
@@ -229,10 +231,9 @@ type DeliveryRetryParams struct {
 
 // DeliveryRecoverParams is the input of DeliveryRecover.
 type DeliveryRecoverParams struct {
-	Node          string
-	StaleBefore   time.Time
-	RiverClientID string
-	Now           time.Time
+	Node        string
+	StaleBefore time.Time
+	Now         time.Time
 }
 
 // DeliveryRecoverResult is the output of DeliveryRecover.
@@ -241,8 +242,6 @@ type DeliveryRecoverResult struct {
 	Uncertain, Repending int
 	// Notifications have deliveries pending again.
 	Notifications []string
-	// RiverJobs counts the River jobs made available again.
-	RiverJobs int
 }
 
 // MessageRef is a message sent under a notification key, kept so later

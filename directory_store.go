@@ -2,6 +2,7 @@ package herald
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -187,60 +188,8 @@ type Preference struct {
 // topic.
 const TopicAll = "*"
 
-// BotTask is a unit of the bot's background work (fetching a roster,
-// sending a welcome), recorded before the inbound request is answered so a
-// crash does not lose it.
-type BotTask struct {
-	// ID is assigned by the store.
-	ID int64
-	// Kind names the work ("welcome.personal", "roster", …).
-	Kind string
-	// Key identifies the subject; (Kind, Key) is unique among pending tasks.
-	Key string
-	// Payload is the work's input, usually JSON.
-	Payload []byte
-	// Attempts counts claims so far.
-	Attempts int
-	// RunAfter is when the task is next due.
-	RunAfter time.Time
-	// LastError is the error of the last failed attempt.
-	LastError string
-	// CreatedAt is when the task was added.
-	CreatedAt time.Time
-}
-
-// BotTaskClaimParams is the input of DirectoryStore.BotTaskClaim.
-type BotTaskClaimParams struct {
-	// Now is the current time; tasks due at or before it are claimed.
-	Now time.Time
-	// Lease is how long a claimed task stays invisible to other claims; if
-	// the claimer crashes, the task is claimed again after it.
-	Lease time.Duration
-	// Limit caps how many tasks are claimed.
-	Limit int
-	// Kinds, when not empty, limits the claim to tasks of these kinds.
-	Kinds []string
-	// ExcludeKinds leaves tasks of these kinds alone.
-	ExcludeKinds []string
-}
-
-// BotTaskUpdateParams is the input of DirectoryStore.BotTaskUpdate.
-type BotTaskUpdateParams struct {
-	// ID is the task's id.
-	ID int64
-	// Attempts is the Attempts of the claim that holds the task: the
-	// update applies only while no later claim (after the lease ran out)
-	// has taken the task over.
-	Attempts int
-	// RunAfter is the new end of the lease.
-	RunAfter time.Time
-	// Payload, when not nil, replaces the task's payload (saved progress).
-	Payload []byte
-}
-
 // DirectoryStore persists tenants, users, teams, channels, memberships,
-// conversation references, preferences, welcome records and the bot's
-// pending background tasks. Lookups of missing records return ErrNotFound.
+// conversation references, preferences and welcome records. Lookups of missing records return ErrNotFound.
 type DirectoryStore interface {
 	// TenantUpsert creates or updates a tenant; an empty ServiceURL and a
 	// zero LastSeen leave the stored values.
@@ -318,19 +267,9 @@ type DirectoryStore interface {
 	// WelcomeMark records that a welcome of kind was sent to subject at at.
 	WelcomeMark(ctx context.Context, kind, subject string, at time.Time) error
 
-	// BotTaskAdd records a pending task unless one with the same Kind and
-	// Key is pending; it reports whether it added one.
-	BotTaskAdd(ctx context.Context, t BotTask) (bool, error)
-	// BotTaskClaim claims due tasks, making them invisible for the lease
-	// and counting an attempt.
-	BotTaskClaim(ctx context.Context, p BotTaskClaimParams) ([]BotTask, error)
-	// BotTaskDone deletes a finished task.
-	BotTaskDone(ctx context.Context, id int64) error
-	// BotTaskRetry makes a failed task due again at runAfter, recording the
-	// error.
-	BotTaskRetry(ctx context.Context, id int64, runAfter time.Time, lastErr string) error
-	// BotTaskUpdate extends the lease of a claimed task and optionally
-	// replaces its payload. It returns ErrConflict when a later claim
-	// holds the task and ErrNotFound when the task is gone.
-	BotTaskUpdate(ctx context.Context, p BotTaskUpdateParams) error
+	// LegacyTasksMove hands the background tasks that an older Herald
+	// left in its own table (before one job runner ran every job) to move, inside
+	// one transaction, and deletes them there if move succeeds. It returns
+	// how many it moved.
+	LegacyTasksMove(ctx context.Context, move func(ctx context.Context, tx *sql.Tx, jobs []Job) error) (int, error)
 }

@@ -26,6 +26,9 @@ type Job struct {
 	// Priority PriorityHigh runs the job in the queue of welcomes and
 	// alerts; anything else in the bulk queue.
 	Priority Priority
+	// MaxAttempts is how many times the job is tried; zero means the
+	// runner's default.
+	MaxAttempts int
 	// Timeout bounds one run; zero means the runner's default. A job still
 	// running this long after it started on a node that has died is run
 	// again elsewhere.

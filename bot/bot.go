@@ -14,21 +14,13 @@ import (
 	"herald/botframework"
 )
 
-// Defaults of BotConfig.
+// Defaults of Config.
 const (
 	// DefaultMaxBodyBytes caps an inbound activity's body.
 	DefaultMaxBodyBytes = 256 << 10
 	// DefaultRosterRefresh is how often each team's roster is fetched again.
 	DefaultRosterRefresh = 24 * time.Hour
-	// DefaultTaskWorkers is how many background tasks run at once.
-	DefaultTaskWorkers = 4
-	// DefaultTaskPoll is how often the background worker looks for due
-	// tasks when nothing woke it.
-	DefaultTaskPoll = time.Second
-	// DefaultTaskLease is how long a claimed task stays claimed; after a
-	// crash, the task runs again once its lease has expired.
-	DefaultTaskLease = 2 * time.Minute
-	// DefaultTaskAttempts is how many times a failing task is tried.
+	// DefaultTaskAttempts is how many times a failing job is tried.
 	DefaultTaskAttempts = 8
 )
 
@@ -53,6 +45,11 @@ type Config struct {
 	Connector *botframework.Connector
 	// Store is the directory. Required.
 	Store herald.DirectoryStore
+	// Jobs stores the bot's background work durably (roster fetches,
+	// member welcomes, command replies, follow-ups) for a job runner that
+	// runs it through RunJob. Required: *engine.Engine is one (register
+	// the bot with its HandleJobs).
+	Jobs herald.JobQueue
 	// Sender sends welcomes, command replies and follow-up answers.
 	// Default: directly through Connector (see NewConnectorSender);
 	// NewEngineSender sends welcomes through the delivery engine.
@@ -77,25 +74,9 @@ type Config struct {
 	// RosterPageSize is the page size of roster fetches. Default
 	// botframework.MaxPageSize.
 	RosterPageSize int
-	// TaskWorkers is how many background tasks run at once. Default
-	// DefaultTaskWorkers.
-	TaskWorkers int
-	// TaskPoll is how often due tasks are looked for. Default
-	// DefaultTaskPoll.
-	TaskPoll time.Duration
-	// TaskLease is how long a claimed task is hidden from other workers.
-	// Default DefaultTaskLease.
-	TaskLease time.Duration
-	// TaskAttempts is how many times a failing task (or follow-up) is
+	// TaskAttempts is how many times a failing job (or follow-up) is
 	// tried before it is dropped. Default DefaultTaskAttempts.
 	TaskAttempts int
-	// FollowUpWorkers is how many follow-ups (Turn.Later) run at once,
-	// besides the other tasks. Default DefaultFollowUpWorkers.
-	FollowUpWorkers int
-	// FollowUpLease is how long a running follow-up stays claimed between
-	// renewals; after a crash it runs again this long after the last
-	// renewal. Default DefaultFollowUpLease.
-	FollowUpLease time.Duration
 	// FollowUpTimeout bounds one attempt of a follow-up function. Default
 	// DefaultFollowUpTimeout.
 	FollowUpTimeout time.Duration
@@ -127,10 +108,6 @@ type Bot struct {
 	later     map[string]FollowUpFunc
 	details   detailsGate // when member fetches may be queued again
 
-	wake      chan struct{}
-	laterWake chan struct{}
-	runMu     sync.Mutex // held while a batch of tasks runs (see Flush)
-
 	lifeMu  sync.Mutex
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -147,6 +124,8 @@ func New(cfg Config) (*Bot, error) {
 		return nil, errors.New("bot config: Connector is required")
 	case cfg.Store == nil:
 		return nil, errors.New("bot config: Store is required")
+	case cfg.Jobs == nil:
+		return nil, errors.New("bot config: Jobs is required")
 	case cfg.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("bot config: MaxBodyBytes %d is negative", cfg.MaxBodyBytes)
 	}
@@ -159,23 +138,8 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.RosterPageSize <= 0 {
 		cfg.RosterPageSize = botframework.MaxPageSize
 	}
-	if cfg.TaskWorkers <= 0 {
-		cfg.TaskWorkers = DefaultTaskWorkers
-	}
-	if cfg.TaskPoll <= 0 {
-		cfg.TaskPoll = DefaultTaskPoll
-	}
-	if cfg.TaskLease <= 0 {
-		cfg.TaskLease = DefaultTaskLease
-	}
 	if cfg.TaskAttempts <= 0 {
 		cfg.TaskAttempts = DefaultTaskAttempts
-	}
-	if cfg.FollowUpWorkers <= 0 {
-		cfg.FollowUpWorkers = DefaultFollowUpWorkers
-	}
-	if cfg.FollowUpLease <= 0 {
-		cfg.FollowUpLease = DefaultFollowUpLease
 	}
 	if cfg.FollowUpTimeout <= 0 {
 		cfg.FollowUpTimeout = DefaultFollowUpTimeout
@@ -204,9 +168,7 @@ func New(cfg Config) (*Bot, error) {
 		welcome: ws,
 		botID:   "28:" + cfg.AppID,
 		later:   map[string]FollowUpFunc{},
-		wake:    make(chan struct{}, 1),
 	}
-	b.laterWake = make(chan struct{}, 1)
 	if b.sender == nil {
 		b.sender = NewConnectorSender(cfg.Connector, cfg.Store, botframework.ChannelAccount{ID: b.botID, Name: cfg.BotName})
 	}
@@ -225,9 +187,10 @@ func (b *Bot) OnCardAction(h Handler) { b.onCard = append(b.onCard, h) }
 // OnEvent registers a handler for event activities.
 func (b *Bot) OnEvent(h Handler) { b.onEvent = append(b.onEvent, h) }
 
-// Start starts the background workers: they run pending tasks and
-// follow-ups (including those a previous process left behind) and
-// schedule roster refreshes, until Stop or ctx ends.
+// Start starts the roster refresh: it queues a roster fetch for each
+// installed team whose roster is due, now and then, until Stop or ctx
+// ends. The bot's jobs themselves run in the job runner (see Jobs and
+// RunJob).
 func (b *Bot) Start(ctx context.Context) error {
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
@@ -239,17 +202,12 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.stopped = make(chan struct{})
 	go func() {
 		defer close(b.stopped)
-		var wg sync.WaitGroup
-		wg.Go(func() { b.followUpLoop(ctx) })
-		b.work(ctx)
-		wg.Wait()
+		b.rosterLoop(ctx)
 	}()
 	return nil
 }
 
-// Stop stops the background workers and waits for running tasks and
-// follow-ups to end, or for ctx. Unfinished ones stay in the store and
-// run after a restart.
+// Stop stops the roster refresh and waits for it, or for ctx.
 func (b *Bot) Stop(ctx context.Context) error {
 	b.lifeMu.Lock()
 	cancel, stopped := b.cancel, b.stopped
@@ -264,13 +222,5 @@ func (b *Bot) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stop bot: %w", ctx.Err())
-	}
-}
-
-// notify wakes the background worker after tasks were added.
-func (b *Bot) notify() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
 	}
 }

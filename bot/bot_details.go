@@ -70,13 +70,14 @@ func (b *Bot) queueUserDetails(ctx context.Context, a *botframework.Activity, u 
 
 // runUserDetails runs a member fetch and remembers a fetch that ends
 // without details, so that messages do not queue it again at once.
-func (b *Bot) runUserDetails(ctx context.Context, t herald.BotTask) error {
+func (b *Bot) runUserDetails(ctx context.Context, t herald.Job) error {
 	var p userDetailsTask
 	if err := decodeTask(t, &p); err != nil {
 		return err
 	}
 	err := b.userDetails(ctx, p)
-	if err != nil && b.dropsTask(t, err) {
+	if err != nil && (t.Final || errors.Is(err, errDrop) || errors.Is(err, herald.ErrUnreachable) ||
+		botframework.Classify(err).Reason.Permanent()) {
 		b.details.missed(p.UserID, b.now())
 	}
 	return err

@@ -116,29 +116,31 @@ func TestE2EPersonalInstallLearnsEmailOnce(t *testing.T) {
 func TestE2EUserDetailsRetriedWithBackoff(t *testing.T) {
 	t.Parallel()
 	var clock atomic.Pointer[time.Time]
-	h := newHarness(t, clocked(&clock))
+	h := newHarness(t, clocked(&clock), func(c *bot.Config) { c.TaskAttempts = 3 })
 	bo := h.soloUser("Bo Lind", "bo.lind@contoso.example", "blind@corp.contoso.example")
 	if err := h.emu.SetFaults(emulator.Faults{ErrorRate5xx: 1, Operations: []string{"member"}}); err != nil {
 		t.Fatal(err)
 	}
 	h.delivered(h.emu.InstallPersonal(h.ctx, bo.ID))
 	h.flush()
-	if got := memberFetches(h, bo.ID); len(got) != 1 || got[0] != http.StatusServiceUnavailable {
-		t.Fatalf("member fetches answered %v, want one 503", got)
+	// Retried with backoff up to its attempts, then dropped.
+	if got := memberFetches(h, bo.ID); len(got) != 3 || got[2] != http.StatusServiceUnavailable {
+		t.Fatalf("member fetches answered %v, want three 503s", got)
 	}
-	// Until the retry is due, neither messages nor flushes fetch again.
+	// After a fetch came back empty, messages do not queue another soon.
 	h.say(bo.ID, "hello")
 	h.flush()
-	if got := memberFetches(h, bo.ID); len(got) != 1 {
-		t.Fatalf("fetched %d times before the retry was due", len(got))
+	if got := memberFetches(h, bo.ID); len(got) != 3 {
+		t.Fatalf("fetched %d times right after the drop", len(got))
 	}
 	if err := h.emu.SetFaults(emulator.Faults{}); err != nil {
 		t.Fatal(err)
 	}
-	advance(&clock, 3*time.Second)
+	advance(&clock, 2*time.Hour)
+	h.say(bo.ID, "hello again")
 	h.flush()
-	if got := memberFetches(h, bo.ID); len(got) != 2 || got[1] != http.StatusOK {
-		t.Fatalf("member fetches answered %v, want 503 then 200", got)
+	if got := memberFetches(h, bo.ID); len(got) != 4 || got[3] != http.StatusOK {
+		t.Fatalf("member fetches answered %v, want three 503s then 200", got)
 	}
 	mustFind(t, h, bo, bo.Email, bo.UPN)
 }
@@ -213,6 +215,7 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 		c.Connector = botframework.NewConnector(botframework.ConnectorOptions{Tokens: staticToken("token"),
 			TrustedHosts: []string{host.Host}})
 	})
+	startJobRunner(t, lb.eng, lb.bot)
 	ctx := context.Background()
 	serviceURL := teams.URL + "/teams/"
 	write := func(text string) {
@@ -231,10 +234,8 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 	}
 	write("hi")
 	write("anyone?")
-	for range 2 {
-		if err := lb.bot.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
+	if err := lb.eng.Drain(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if n := fetches.Load(); n != 1 {
 		t.Fatalf("member fetched %d times, want once (a 403 is not retried)", n)
@@ -247,7 +248,7 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 	if u, err := lb.store.UserGet(ctx, userID); err != nil || u.Blocked {
 		t.Fatalf("after she wrote: %+v, %v (want not blocked)", u, err)
 	}
-	if err := lb.bot.Flush(ctx); err != nil {
+	if err := lb.eng.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := fetches.Load(); n != 2 {

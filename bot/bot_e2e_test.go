@@ -19,6 +19,7 @@ import (
 	"herald/botauth"
 	"herald/botframework"
 	"herald/emulator"
+	"herald/engine"
 	"herald/sqlstore"
 )
 
@@ -31,6 +32,7 @@ type harness struct {
 	emuURL string
 	botURL string
 	bot    *bot.Bot
+	eng    *engine.Engine // the job runner (River) the bot's jobs run in
 	cfg    bot.Config
 	store  *sqlstore.Store
 	tenant emulator.Tenant
@@ -75,6 +77,8 @@ func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 			{Name: "digest", Description: "the weekly digest"},
 		},
 	}
+	eng := newJobRunner(t, store, conn, emu.AppID())
+	cfg.Jobs = eng
 	for _, f := range configure {
 		f(&cfg)
 	}
@@ -82,6 +86,7 @@ func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	startJobRunner(t, eng, bot)
 	botMux.Handle("/api/messages", bot)
 	tenant, err := emu.AddTenant(emulator.TenantSpec{Name: "Contoso"})
 	if err != nil {
@@ -93,7 +98,37 @@ func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 		}
 	})
 	return &harness{t: t, ctx: ctx, emu: emu, emuURL: emuSrv.URL, botURL: botSrv.URL + "/api/messages",
-		bot: bot, cfg: cfg, store: store, tenant: tenant}
+		bot: bot, eng: eng, cfg: cfg, store: store, tenant: tenant}
+}
+
+// newJobRunner returns a delivery engine over store, whose job runner
+// runs the bot's jobs, with quick retries.
+func newJobRunner(t *testing.T, store *sqlstore.Store, conn *botframework.Connector, appID string) *engine.Engine {
+	t.Helper()
+	eng, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(), Connector: conn,
+		Bot: botframework.ChannelAccount{ID: "28:" + appID}, NodeID: "bot-test",
+		Retry: engine.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// startJobRunner registers b's jobs with eng and starts it until the test
+// ends.
+func startJobRunner(t *testing.T, eng *engine.Engine, b *bot.Bot) {
+	t.Helper()
+	eng.HandleJobs(b.RunJob)
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := eng.Stop(ctx); err != nil {
+			t.Errorf("stop engine: %v", err)
+		}
+	})
 }
 
 func (h *harness) user(name string) emulator.User {
@@ -107,7 +142,7 @@ func (h *harness) user(name string) emulator.User {
 
 func (h *harness) flush() {
 	h.t.Helper()
-	if err := h.bot.Flush(h.ctx); err != nil {
+	if err := h.eng.Drain(h.ctx); err != nil {
 		h.t.Fatalf("flush: %v", err)
 	}
 }
@@ -669,6 +704,7 @@ func (h *harness) restart() {
 		h.t.Fatal(err)
 	}
 	h.bot = b
+	h.eng.HandleJobs(b.RunJob)
 }
 
 func TestE2EWelcomeSurvivesCrash(t *testing.T) {
@@ -686,28 +722,35 @@ func TestE2EWelcomeSurvivesCrash(t *testing.T) {
 		t.Fatalf("after restart: %d welcomes, want 1", len(got))
 	}
 
-	// Crash while a task is claimed: a worker took the team's task and
-	// died; once its lease is over, the restarted bot runs it.
+	// Crash while a job runs: the node's job runner took the team's job
+	// and hangs there (a process that died); the restarted node, with the
+	// same node id, takes the job up again at once.
+	hung, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	var runs atomic.Int32
+	h.eng.HandleJobs(func(ctx context.Context, j herald.Job) error {
+		if runs.Add(1) > 1 {
+			return errors.New("the dead process takes nothing more")
+		}
+		close(hung)
+		<-release
+		return errors.New("the process died")
+	})
 	ann := h.user("Ann Lee")
 	team, err := h.emu.AddTeam(emulator.TeamSpec{TenantID: h.tenant.ID, Name: "Legal", Members: []string{ann.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.delivered(h.emu.InstallTeam(h.ctx, emulator.InstallTeamSpec{TeamID: team.ID}))
-	claimed, err := h.store.BotTaskClaim(h.ctx, herald.BotTaskClaimParams{Now: now, Lease: bot.DefaultTaskLease, Limit: 10})
-	if err != nil || len(claimed) != 1 {
-		t.Fatalf("claim as the doomed worker: %v, %v", claimed, err)
-	}
+	<-hung
+	dead := h.eng
+	go func() { _ = dead.Stop(context.Background()) }() // takes no more jobs; its one job hangs
+	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
 	h.restart()
-	h.flush()
-	if got := h.fromBot(team.ID); len(got) != 0 {
-		t.Fatal("a leased task ran before its lease expired")
-	}
-	later := now.Add(bot.DefaultTaskLease + time.Second)
-	clock.Store(&later)
+	startJobRunner(t, h.eng, h.bot)
 	h.flush()
 	if got := h.fromBot(team.ID); len(got) != 1 {
-		t.Fatalf("after the lease: %d team welcomes, want 1", len(got))
+		t.Fatalf("after the restart: %d team welcomes, want 1", len(got))
 	}
 }
 

@@ -13,13 +13,10 @@ import (
 )
 
 // Notifier is what the bot needs of a delivery engine (*engine.Engine
-// implements it): accept a notification, wait for it to end, read its
-// deliveries and retry the failed ones.
+// implements it): accept a notification, stored durably with its first job
+// before Send returns.
 type Notifier interface {
 	Send(ctx context.Context, req herald.NotificationRequest) (herald.Notification, error)
-	Wait(ctx context.Context, id string) (herald.Notification, error)
-	Deliveries(ctx context.Context, id string, f herald.DeliveryFilter, p herald.Page) ([]herald.Delivery, error)
-	Retry(ctx context.Context, id string, opts herald.RetryOptions) (int, error)
 }
 
 // engineSender is the Sender that goes through the delivery engine.
@@ -28,27 +25,33 @@ type engineSender struct {
 	fallback Sender
 }
 
+// queuedSender is a Sender that only queues: it returns once the message
+// is stored for delivery, so the bot may use it inside a request.
+type queuedSender interface{ queued() }
+
+func (s *engineSender) queued() {}
+
 // NewEngineSender returns a Sender that sends the bot's messages through
 // the delivery engine: a message to a user's personal chat, or a new post
 // in a channel, becomes a high-priority notification to that one
 // recipient — paced within Teams' limits, retried, recorded as a
 // delivery, and exempt from topic opt-outs like any message the bot sends
-// on its own. It waits for the delivery's outcome.
+// on its own. It returns as soon as the notification is stored (the id it
+// returns is the notification's, not the message's), so no worker waits
+// for Teams; with it, a personal welcome is stored as a notification while
+// the install event is answered: one durable hop.
 //
 // With SendOptions.Key (the bot gives every welcome one) the
 // notification's idempotency key is derived from it, so a repeated send —
-// a welcome task retried after a crash, a duplicate install event —
-// returns the first send's outcome instead of posting again. A delivery
-// whose outcome is uncertain (the process died during the call) counts as
-// sent: a welcome is sent at most once. A repeated send of a delivery that
-// failed for a passing reason retries that delivery.
+// a welcome job retried after a crash, a duplicate install event — adds
+// nothing.
 //
 // What a notification cannot carry goes through fallback (normally
 // NewConnectorSender): replies (ReplyToID set), posts into an existing
 // personal chat, group chat or thread by conversation id (command
 // answers, follow-up answers), and activities with entities, channel
-// data, suggested actions or a value. The engine must be started and
-// share the bot's store.
+// data, suggested actions or a value. The engine must share the bot's
+// store.
 func NewEngineSender(eng Notifier, fallback Sender) Sender {
 	return &engineSender{eng: eng, fallback: fallback}
 }
@@ -107,7 +110,7 @@ func request(a *botframework.Activity, opts SendOptions) herald.NotificationRequ
 	return req
 }
 
-// send submits req, waits for its one delivery and maps the outcome.
+// send submits req and returns the notification's id.
 func (s *engineSender) send(ctx context.Context, req herald.NotificationRequest) (string, error) {
 	n, err := s.eng.Send(ctx, req)
 	if errors.Is(err, herald.ErrInvalid) {
@@ -116,61 +119,5 @@ func (s *engineSender) send(ctx context.Context, req herald.NotificationRequest)
 	if err != nil {
 		return "", fmt.Errorf("send through the engine: %w", err)
 	}
-	if n.State == herald.NotificationCompleted {
-		// A send with the same key ended earlier. If its delivery failed
-		// for a passing reason, this retry sends it again.
-		d, err := s.delivery(ctx, n.ID)
-		if err != nil {
-			return "", err
-		}
-		if d.State == herald.DeliveryFailed && d.Reason == herald.ReasonOther {
-			if _, err := s.eng.Retry(ctx, n.ID, herald.RetryOptions{}); err != nil {
-				return "", fmt.Errorf("send through the engine: %w", err)
-			}
-		}
-	}
-	id := n.ID
-	if n, err = s.eng.Wait(ctx, id); err != nil {
-		return "", fmt.Errorf("wait for the delivery of %s: %w", id, err)
-	}
-	if n.State == herald.NotificationCancelled {
-		return "", fmt.Errorf("notification %s was cancelled: %w", n.ID, errDrop)
-	}
-	d, err := s.delivery(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	return d.ActivityID, deliveryErr(d)
-}
-
-func (s *engineSender) delivery(ctx context.Context, id string) (herald.Delivery, error) {
-	ds, err := s.eng.Deliveries(ctx, id, herald.DeliveryFilter{}, herald.Page{Limit: 1})
-	if err != nil {
-		return herald.Delivery{}, fmt.Errorf("send through the engine: %w", err)
-	}
-	if len(ds) == 0 {
-		return herald.Delivery{}, fmt.Errorf("send through the engine: notification %s has no delivery", id)
-	}
-	return ds[0], nil
-}
-
-// deliveryErr maps a final delivery to the error a Sender returns: nil
-// when delivered (or perhaps delivered), ErrUnreachable when the
-// recipient cannot be reached, errDrop when retrying cannot help, and a
-// plain error (retried by the bot's task) otherwise.
-func deliveryErr(d herald.Delivery) error {
-	desc := fmt.Sprintf("delivery %d of %s %s (%s)", d.ID, d.NotificationID, d.State, d.Reason)
-	if d.Error != "" {
-		desc += ": " + d.Error
-	}
-	switch {
-	case d.State == herald.DeliveryDelivered, d.State == herald.DeliveryUncertain:
-		return nil
-	case d.Reason == herald.ReasonUnreachable, d.Reason == herald.ReasonBlocked, d.Reason == herald.ReasonUninstalled,
-		d.Reason == herald.ReasonDisabledByAdmin, d.Reason == herald.ReasonConversationNotFound:
-		return fmt.Errorf("%s: %w", desc, herald.ErrUnreachable)
-	case d.State == herald.DeliveryFailed && d.Reason == herald.ReasonOther:
-		return errors.New(desc)
-	}
-	return fmt.Errorf("%s: %w", desc, errDrop)
+	return n.ID, nil
 }

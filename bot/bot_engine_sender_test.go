@@ -14,30 +14,14 @@ import (
 	"herald/botframework"
 	"herald/emulator"
 	"herald/engine"
-	"herald/sqlstore"
 )
 
 // withEngine makes the bot send through a started delivery engine over
 // the harness's store, wrapped in wrap (nil: none).
 func withEngine(t *testing.T, out **engine.Engine, wrap func(bot.Sender) bot.Sender) func(*bot.Config) {
 	return func(c *bot.Config) {
-		st := c.Store.(*sqlstore.Store)
+		eng := c.Jobs.(*engine.Engine)
 		account := botframework.ChannelAccount{ID: "28:" + c.AppID}
-		eng, err := engine.New(engine.Config{Store: st, Queue: st.RiverDriver(), Connector: c.Connector, Bot: account,
-			Retry: engine.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := eng.Stop(ctx); err != nil {
-				t.Errorf("stop engine: %v", err)
-			}
-		})
 		var s bot.Sender = bot.NewEngineSender(eng, bot.NewConnectorSender(c.Connector, c.Store, account))
 		if wrap != nil {
 			s = wrap(s)

@@ -85,9 +85,5 @@ func countRecords(t *testing.T, lb *localBot) int {
 	if err != nil && !errors.Is(err, herald.ErrNotFound) {
 		t.Fatal(err)
 	}
-	var n int
-	if err := lb.store.DB().QueryRowContext(ctx, `SELECT count(*) FROM bot_tasks`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return len(users) + n
+	return len(users) + lb.jobs.count()
 }

@@ -11,15 +11,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"herald"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"herald/bot"
 	"herald/botauth"
 	"herald/botframework"
+	"herald/engine"
 	"herald/sqlstore"
 )
 
@@ -92,6 +96,8 @@ func (ks *keyServer) token(t testing.TB, serviceURL string, extra jwt.MapClaims)
 // localBot is a bot whose tokens come from a keyServer and whose Connector
 // points nowhere it will call (tests using it check the inbound side).
 type localBot struct {
+	eng   *engine.Engine
+	jobs  *recordingQueue
 	bot   *bot.Bot
 	cfg   bot.Config
 	store *sqlstore.Store
@@ -116,8 +122,17 @@ func newLocalBot(t testing.TB, configure ...func(*bot.Config)) *localBot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := bot.Config{AppID: testAppID, Verifier: verifier, Store: store,
-		Connector: botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})}
+	conn := botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})
+	// The bot's jobs wait in an engine's job runner, started by the tests
+	// that need them run (startJobRunner).
+	eng, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(), Connector: conn,
+		Bot: botframework.ChannelAccount{ID: "28:" + testAppID}, NodeID: "bot-test",
+		Retry: engine.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := &recordingQueue{next: eng}
+	cfg := bot.Config{AppID: testAppID, Verifier: verifier, Store: store, Connector: conn, Jobs: jobs}
 	for _, f := range configure {
 		f(&cfg)
 	}
@@ -127,7 +142,41 @@ func newLocalBot(t testing.TB, configure ...func(*bot.Config)) *localBot {
 	}
 	srv := httptest.NewServer(bot)
 	t.Cleanup(srv.Close)
-	return &localBot{bot: bot, cfg: cfg, store: store, keys: ks, srv: srv}
+	return &localBot{bot: bot, eng: eng, jobs: jobs, cfg: cfg, store: store, keys: ks, srv: srv}
+}
+
+// recordingQueue is a herald.JobQueue that passes each job on and records
+// those added.
+type recordingQueue struct {
+	next herald.JobQueue
+	mu   sync.Mutex
+	jobs []herald.Job
+}
+
+func (q *recordingQueue) Enqueue(ctx context.Context, j herald.Job) (bool, error) {
+	added, err := q.next.Enqueue(ctx, j)
+	if added {
+		q.mu.Lock()
+		q.jobs = append(q.jobs, j)
+		q.mu.Unlock()
+	}
+	return added, err
+}
+
+// count returns how many jobs were recorded so far.
+func (q *recordingQueue) count() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.jobs)
+}
+
+// take returns the jobs recorded so far and forgets them.
+func (q *recordingQueue) take() []herald.Job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.jobs
+	q.jobs = nil
+	return out
 }
 
 const testServiceURL = "https://smba.trafficmanager.net/teams/"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"herald"
@@ -25,119 +24,52 @@ const (
 )
 
 // errDrop marks a task failure that retrying cannot fix.
-var errDrop = errors.New("task cannot succeed")
+var errDrop = herald.ErrPermanent
 
-// work is the background loop started by Start.
-func (b *Bot) work(ctx context.Context) {
-	poll := time.NewTicker(b.cfg.TaskPoll)
-	defer poll.Stop()
-	var nextRoster time.Time
+// rosterLoop queues roster refreshes for the teams whose roster is due,
+// now and then, until ctx ends (Start).
+func (b *Bot) rosterLoop(ctx context.Context) {
+	if b.cfg.RosterRefresh <= 0 {
+		return
+	}
+	every := min(b.cfg.RosterRefresh/4, 10*time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
 	for {
-		if err := b.runDue(ctx); err != nil && ctx.Err() == nil {
-			b.log.Error("background tasks", "err", err)
-		}
-		if b.cfg.RosterRefresh > 0 && !b.now().Before(nextRoster) {
-			if err := b.RefreshRosters(ctx); err != nil && ctx.Err() == nil {
-				b.log.Error("schedule roster refresh", "err", err)
-			}
-			nextRoster = b.now().Add(min(b.cfg.RosterRefresh/4, 10*time.Minute))
+		if err := b.RefreshRosters(ctx); err != nil && ctx.Err() == nil {
+			b.log.Error("schedule roster refresh", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-b.wake:
-		case <-poll.C:
+		case <-t.C:
 		}
 	}
 }
 
-// Flush runs every task and follow-up that is due now (and any that they
-// queue) before returning, waiting for a batch the background worker is
-// running. Tests and one-shot tools use it instead of Start.
-func (b *Bot) Flush(ctx context.Context) error {
-	if err := b.runDue(ctx); err != nil {
-		return err
-	}
-	return b.runDueFollowUps(ctx)
-}
-
-// runDue claims and runs due tasks until none is left.
-func (b *Bot) runDue(ctx context.Context) error {
-	b.runMu.Lock()
-	defer b.runMu.Unlock()
-	for ctx.Err() == nil {
-		tasks, err := b.store.BotTaskClaim(ctx, herald.BotTaskClaimParams{Now: b.now(), Lease: b.cfg.TaskLease,
-			Limit: b.cfg.TaskWorkers * 4, ExcludeKinds: []string{taskFollowUp}})
-		if err != nil {
-			return fmt.Errorf("claim tasks: %w", err)
-		}
-		if len(tasks) == 0 {
-			return nil
-		}
-		sem := make(chan struct{}, b.cfg.TaskWorkers)
-		var wg sync.WaitGroup
-		for _, t := range tasks {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				b.runTask(ctx, t)
-			})
-		}
-		wg.Wait()
-	}
-	return ctx.Err()
-}
-
-// runTask runs one claimed task and records its outcome.
-func (b *Bot) runTask(ctx context.Context, t herald.BotTask) {
-	tctx, cancel := context.WithTimeout(ctx, b.cfg.TaskLease/2)
-	err := b.handleTask(tctx, t)
-	cancel()
-	// Record the outcome even if the worker is stopping.
-	sctx := context.WithoutCancel(ctx)
+// RunJob runs one of the bot's durable jobs (register it with the job
+// runner: engine.Engine.HandleJobs(bot.RunJob)). It tells the runner how
+// a failure should be treated: permanent failures (the user is gone, a
+// 403, a malformed job) wrap herald.ErrPermanent and are not retried;
+// Teams' Retry-After comes as a herald.RetryAfterError.
+func (b *Bot) RunJob(ctx context.Context, j herald.Job) error {
+	err := b.handleTask(ctx, j)
 	if err == nil {
-		if err := b.store.BotTaskDone(sctx, t.ID); err != nil {
-			b.log.Error("finish task", "kind", t.Kind, "key", t.Key, "err", err)
-		}
-		return
+		return nil
 	}
 	c := botframework.Classify(err)
-	drop := b.dropsTask(t, err)
-	if ctx.Err() != nil && !drop {
-		// Stopping: leave the task to its lease, so it runs after restart.
-		return
+	switch {
+	case errors.Is(err, herald.ErrPermanent):
+		return err
+	case errors.Is(err, herald.ErrUnreachable) || c.Reason.Permanent():
+		return fmt.Errorf("%w: %w", err, herald.ErrPermanent)
+	case c.RetryAfter > 0:
+		return &herald.RetryAfterError{Err: err, After: c.RetryAfter}
 	}
-	if drop {
-		b.log.Warn("task dropped", "kind", t.Kind, "key", t.Key, "attempts", t.Attempts, "err", err)
-		if err := b.store.BotTaskDone(sctx, t.ID); err != nil {
-			b.log.Error("drop task", "kind", t.Kind, "key", t.Key, "err", err)
-		}
-		return
-	}
-	wait := max(backoff(t.Attempts), c.RetryAfter)
-	b.log.Info("task will retry", "kind", t.Kind, "key", t.Key, "attempts", t.Attempts, "in", wait, "err", err)
-	if err := b.store.BotTaskRetry(sctx, t.ID, b.now().Add(wait), clipMessage(err.Error())); err != nil {
-		b.log.Error("retry task", "kind", t.Kind, "key", t.Key, "err", err)
-	}
+	return err
 }
 
-// dropsTask reports whether a task that failed with err ends instead of
-// being retried: the failure is permanent, or it was the last attempt.
-func (b *Bot) dropsTask(t herald.BotTask, err error) bool {
-	return errors.Is(err, errDrop) || errors.Is(err, herald.ErrUnreachable) ||
-		botframework.Classify(err).Reason.Permanent() || t.Attempts >= b.cfg.TaskAttempts
-}
-
-// backoff is the wait before attempt n+1: 2s, 4s, 8s … capped at 10 min.
-func backoff(attempts int) time.Duration {
-	d := 2 * time.Second
-	for i := 1; i < attempts && d < 10*time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, 10*time.Minute)
-}
-
-func (b *Bot) handleTask(ctx context.Context, t herald.BotTask) error {
+func (b *Bot) handleTask(ctx context.Context, t herald.Job) error {
 	switch t.Kind {
 	case taskTeamAdded:
 		var p teamAddedTask
@@ -165,6 +97,10 @@ func (b *Bot) handleTask(ctx context.Context, t herald.BotTask) error {
 		return b.welcomeMemberPersonal(ctx, p)
 	case taskUserDetails:
 		return b.runUserDetails(ctx, t)
+	case taskFollowUp:
+		return b.followUp(ctx, t)
+	case taskFollowUpSend:
+		return b.followUpSend(ctx, t)
 	case taskReply:
 		var p replyTask
 		if err := decodeTask(t, &p); err != nil {
@@ -175,8 +111,8 @@ func (b *Bot) handleTask(ctx context.Context, t herald.BotTask) error {
 	return fmt.Errorf("unknown task kind %q: %w", t.Kind, errDrop)
 }
 
-func decodeTask(t herald.BotTask, v any) error {
-	if err := json.Unmarshal(t.Payload, v); err != nil {
+func decodeTask(t herald.Job, v any) error {
+	if err := json.Unmarshal(t.Args, v); err != nil {
 		return fmt.Errorf("decode %s task: %w: %w", t.Kind, err, errDrop)
 	}
 	return nil
@@ -184,7 +120,7 @@ func decodeTask(t herald.BotTask, v any) error {
 
 // RefreshRosters queues a roster fetch for every installed team whose
 // roster is older than RosterRefresh (the background worker calls it
-// periodically); Flush or the worker then runs them.
+// periodically); the job runner then runs them.
 func (b *Bot) RefreshRosters(ctx context.Context) error {
 	if b.cfg.RosterRefresh < 0 {
 		return nil

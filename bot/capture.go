@@ -276,8 +276,14 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 		return nil
 	}
 	b.details.forget(a.From.ID) // a new install may fetch the details again at once
-	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, personalWelcomeTask{UserID: a.From.ID,
-		ConversationID: a.Conversation.ID, TenantID: tenantID, ServiceURL: a.ServiceURL, BotName: recipientName(a)})
+	p := personalWelcomeTask{UserID: a.From.ID, ConversationID: a.Conversation.ID, TenantID: tenantID,
+		ServiceURL: a.ServiceURL, BotName: recipientName(a)}
+	if _, ok := b.sender.(queuedSender); ok {
+		// The welcome is stored as a notification of the delivery engine
+		// right here, with its first job: one durable hop, no task.
+		return b.welcomePersonal(ctx, p)
+	}
+	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, p)
 }
 
 func (b *Bot) uninstalled(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo) error {
@@ -298,18 +304,24 @@ func recipientName(a *botframework.Activity) string {
 	return ""
 }
 
-// addTask records background work and wakes the worker.
+// addTask queues background work as a durable job, unique by kind and
+// key while it waits or runs.
 func (b *Bot) addTask(ctx context.Context, kind, key string, payload any) error {
+	return b.addJob(ctx, herald.Job{Kind: kind, Key: key}, payload)
+}
+
+// addJob queues j with payload as its arguments.
+func (b *Bot) addJob(ctx context.Context, j herald.Job, payload any) error {
 	data, err := json.Marshal(payload)
 	if err != nil {
-		return fmt.Errorf("encode %s task: %w", kind, err)
+		return fmt.Errorf("encode %s task: %w", j.Kind, err)
 	}
-	added, err := b.store.BotTaskAdd(ctx, herald.BotTask{Kind: kind, Key: key, Payload: data, RunAfter: b.now()})
-	if err != nil {
-		return err
+	j.Args = data
+	if j.MaxAttempts == 0 {
+		j.MaxAttempts = b.cfg.TaskAttempts
 	}
-	if added {
-		b.notify()
+	if _, err := b.cfg.Jobs.Enqueue(ctx, j); err != nil {
+		return fmt.Errorf("queue %s task: %w", j.Kind, err)
 	}
 	return nil
 }

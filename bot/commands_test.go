@@ -20,16 +20,3 @@ func TestParseCommand(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoff(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		attempts int
-		want     string
-	}{{0, "2s"}, {1, "2s"}, {2, "4s"}, {3, "8s"}, {9, "8m32s"}, {10, "10m0s"}, {50, "10m0s"}}
-	for _, tt := range tests {
-		if got := backoff(tt.attempts).String(); got != tt.want {
-			t.Errorf("backoff(%d) = %s, want %s", tt.attempts, got, tt.want)
-		}
-	}
-}

@@ -12,27 +12,24 @@ import (
 	"herald/botframework"
 )
 
-// Defaults of the follow-up settings of BotConfig.
+// Defaults of the follow-up settings of Config.
 const (
-	// DefaultFollowUpWorkers is how many follow-ups run at once.
-	DefaultFollowUpWorkers = 4
-	// DefaultFollowUpLease is how long a running follow-up stays claimed
-	// without renewal. The worker renews it every third of it while the
-	// follow-up runs; after a crash the follow-up runs again once the last
-	// renewal has run out.
-	DefaultFollowUpLease = 30 * time.Second
 	// DefaultFollowUpTimeout bounds one attempt of a follow-up function.
 	DefaultFollowUpTimeout = time.Hour
 	// MaxFollowUpArgs bounds the encoded arguments of a follow-up.
 	MaxFollowUpArgs = 64 << 10
 )
 
-// taskFollowUp is the kind of follow-up tasks. They run in a loop of their
-// own (followup_run.go), so a long one never holds back welcomes.
-const taskFollowUp = "followup"
+// Kinds of follow-up jobs: the computation, then the sending of its
+// answer (a job of its own, so a failed send is retried without computing
+// again).
+const (
+	taskFollowUp     = "followup"
+	taskFollowUpSend = "followup.send"
+)
 
 // FollowUpFunc computes the answer of a follow-up registered with
-// Bot.HandleLater. It may take long: ctx ends when the bot stops, when
+// Bot.HandleLater. It may take long: ctx ends when the job runner stops, when
 // FollowUpTimeout has passed, or when another process took the follow-up
 // over. The activity it returns is posted into the conversation the
 // question came from, as a reply to the question (in a channel, in the
@@ -41,8 +38,9 @@ const taskFollowUp = "followup"
 // the function can return a message saying it failed instead.
 //
 // A follow-up runs at least once. If the process dies while the function
-// runs, the function runs again after a restart (once FollowUpLease has
-// passed), so it should be safe to repeat. The answer, once computed, is
+// runs, the function runs again after a restart (at once when the same
+// node restarts, after FollowUpTimeout on another node), so it should be
+// safe to repeat. The answer, once computed, is
 // saved before it is sent: a failed or interrupted send is retried
 // without computing again. Only a crash between Teams accepting the
 // answer and the follow-up being recorded as done (a few milliseconds)
@@ -143,57 +141,50 @@ func (t *Turn) Later(ctx context.Context, name string, args any) error {
 	if id == "" {
 		id = herald.NewID("f", now)
 	}
-	data, err := json.Marshal(p)
-	if err != nil {
+	job := herald.Job{Kind: taskFollowUp, Key: a.Conversation.ID + " " + id + " " + name, Timeout: b.cfg.FollowUpTimeout + time.Minute}
+	if err := b.addJob(ctx, job, p); err != nil {
 		return fmt.Errorf("later %q: %w", name, err)
-	}
-	added, err := b.store.BotTaskAdd(ctx, herald.BotTask{Kind: taskFollowUp, Key: a.Conversation.ID + " " + id + " " + name,
-		Payload: data, RunAfter: now})
-	if err != nil {
-		return fmt.Errorf("later %q: %w", name, err)
-	}
-	if added {
-		select {
-		case b.laterWake <- struct{}{}:
-		default:
-		}
 	}
 	return nil
 }
 
-// followUp runs one claimed follow-up: it computes the answer unless an
-// earlier attempt saved it, saves it, and sends it.
-func (b *Bot) followUp(ctx context.Context, t herald.BotTask) error {
+// followUp runs one follow-up: it computes the answer and queues its
+// sending as a job of its own, so a failed send is retried without
+// computing again.
+func (b *Bot) followUp(ctx context.Context, t herald.Job) error {
 	var p followUpTask
 	if err := decodeTask(t, &p); err != nil {
 		return err
 	}
-	fn := b.later[p.Name]
-	if fn == nil {
-		return fmt.Errorf("no follow-up registered as %q: %w", p.Name, errDrop)
-	}
 	if p.Answer == nil {
+		fn := b.later[p.Name]
+		if fn == nil {
+			return fmt.Errorf("no follow-up registered as %q: %w", p.Name, errDrop)
+		}
 		act, err := b.callFollowUp(ctx, fn, t, p)
 		if err != nil || act == nil {
 			return err
 		}
 		p.Answer = act
-		data, err := json.Marshal(p)
-		if err != nil {
-			return fmt.Errorf("encode follow-up %s answer: %w: %w", p.Name, err, errDrop)
-		}
-		err = b.store.BotTaskUpdate(ctx, herald.BotTaskUpdateParams{ID: t.ID, Attempts: t.Attempts,
-			RunAfter: b.now().Add(b.cfg.FollowUpLease), Payload: data})
-		if err != nil {
-			return fmt.Errorf("save follow-up %s answer: %w", p.Name, err)
-		}
+	}
+	return b.addJob(ctx, herald.Job{Kind: taskFollowUpSend, Key: t.Key}, p)
+}
+
+// followUpSend posts a computed answer.
+func (b *Bot) followUpSend(ctx context.Context, t herald.Job) error {
+	var p followUpTask
+	if err := decodeTask(t, &p); err != nil {
+		return err
+	}
+	if p.Answer == nil {
+		return fmt.Errorf("follow-up %s: no answer to send: %w", p.Name, errDrop)
 	}
 	return b.sendFollowUp(ctx, t, p)
 }
 
 // callFollowUp calls fn, bounded by FollowUpTimeout, turning a panic into
 // an error.
-func (b *Bot) callFollowUp(ctx context.Context, fn FollowUpFunc, t herald.BotTask, p followUpTask) (act *botframework.Activity, err error) {
+func (b *Bot) callFollowUp(ctx context.Context, fn FollowUpFunc, t herald.Job, p followUpTask) (act *botframework.Activity, err error) {
 	fctx, cancel := context.WithTimeout(ctx, b.cfg.FollowUpTimeout)
 	defer cancel()
 	defer func() {
@@ -202,7 +193,7 @@ func (b *Bot) callFollowUp(ctx context.Context, fn FollowUpFunc, t herald.BotTas
 		}
 	}()
 	act, err = fn(fctx, &FollowUp{Name: p.Name, Args: p.Args, From: p.From, Conversation: p.Conversation,
-		ReplyToID: p.ReplyToID, AskedAt: p.AskedAt, Attempt: t.Attempts, Final: t.Attempts >= b.cfg.TaskAttempts})
+		ReplyToID: p.ReplyToID, AskedAt: p.AskedAt, Attempt: t.Attempt, Final: t.Final})
 	if err != nil {
 		return nil, fmt.Errorf("follow-up %s: %w", p.Name, err)
 	}
@@ -210,7 +201,7 @@ func (b *Bot) callFollowUp(ctx context.Context, fn FollowUpFunc, t herald.BotTas
 }
 
 // sendFollowUp posts the saved answer into the question's conversation.
-func (b *Bot) sendFollowUp(ctx context.Context, t herald.BotTask, p followUpTask) error {
+func (b *Bot) sendFollowUp(ctx context.Context, t herald.Job, p followUpTask) error {
 	a := *p.Answer
 	if a.Type == "" {
 		a.Type = botframework.TypeMessage

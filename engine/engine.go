@@ -109,6 +109,8 @@ type Engine struct {
 	finMu    sync.Mutex
 	finished chan struct{} // closed and replaced when a notification ends
 
+	taskHandler atomic.Pointer[herald.JobHandler] // jobs of other rooms (HandleJobs)
+
 	delivered atomic.Int64 // final results recorded, for the observed rate
 	rateMu    sync.Mutex
 	rateMark  rateSample
@@ -218,6 +220,9 @@ func New(cfg Config) (*Engine, error) {
 	if err := river.AddWorkerSafely(workers, &sendWorker{e: e}); err != nil {
 		return nil, fmt.Errorf("add send worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &taskWorker{e: e}); err != nil {
+		return nil, fmt.Errorf("add task worker: %w", err)
+	}
 	rc, err := river.NewClient(cfg.Queue, &river.Config{
 		ID:                   cfg.NodeID,
 		Logger:               cfg.Logger.With("component", "river"),
@@ -225,7 +230,7 @@ func New(cfg Config) (*Engine, error) {
 		FetchPollInterval:    max(cfg.FetchCooldown, 50*time.Millisecond),
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: 3 * senderBudget,
-		RetryPolicy:          jobRetryPolicy{},
+		RetryPolicy:          jobRetryPolicy{policy: cfg.Retry, rand: cfg.Rand},
 		Queues: map[string]river.QueueConfig{
 			queueHigh: {MaxWorkers: cfg.PriorityWorkers},
 			queueBulk: {MaxWorkers: cfg.BulkWorkers},
@@ -239,14 +244,17 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// jobRetryPolicy retries a failed engine job (a database hiccup) soon:
-// 1 s doubling to at most a minute.
-type jobRetryPolicy struct{}
+// jobRetryPolicy spaces the retries of every job River runs (an engine
+// job after a database hiccup, a bot job after a failed call) with the
+// engine's one backoff policy, the one deliveries retry with.
+type jobRetryPolicy struct {
+	policy RetryPolicy
+	rand   func() float64
+}
 
 // NextRetry implements river.ClientRetryPolicy.
-func (jobRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	d := time.Second << min(job.Attempt, 6)
-	return time.Now().Add(min(d, time.Minute))
+func (p jobRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(p.policy.Backoff(max(job.Attempt, 1), p.rand()))
 }
 
 // Start settles what a previous run of this node left behind (deliveries
@@ -260,17 +268,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.state != 0 {
 		return fmt.Errorf("start engine: %w", herald.ErrClosed)
 	}
-	res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{
-		Node:          e.cfg.NodeID,
-		StaleBefore:   e.now().Add(-staleSending),
-		RiverClientID: e.cfg.NodeID,
-		Now:           e.now(),
-	})
-	if err != nil {
+	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("start engine: %w", err)
-	}
-	if res.Uncertain+res.Repending+res.RiverJobs > 0 {
-		e.log.Info("recovered from previous run", "uncertain", res.Uncertain, "repending", res.Repending, "river_jobs", res.RiverJobs)
 	}
 	e.runCtx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	e.wg.Add(1)
@@ -291,6 +290,30 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); e.maintain(e.runCtx) }()
+	return nil
+}
+
+// recover settles what this node's previous process left behind: its
+// deliveries left sending, its River jobs left running, and the tasks an
+// older Herald kept in a table of its own.
+func (e *Engine) recover(ctx context.Context) error {
+	res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{
+		Node: e.cfg.NodeID, StaleBefore: e.now().Add(-staleSending), Now: e.now()})
+	if err != nil {
+		return err
+	}
+	jobs, err := e.releaseOrphans(ctx)
+	if err != nil {
+		return err
+	}
+	moved, err := e.moveLegacyTasks(ctx)
+	if err != nil {
+		return err
+	}
+	if res.Uncertain+res.Repending+jobs+moved > 0 {
+		e.log.Info("recovered from previous run", "uncertain", res.Uncertain, "repending", res.Repending,
+			"jobs", jobs, "legacy_tasks", moved)
+	}
 	return nil
 }
 
@@ -360,14 +383,15 @@ func (e *Engine) Send(ctx context.Context, req herald.NotificationRequest) (hera
 	if req.SendAt.After(now) {
 		n.State = herald.NotificationScheduled
 	}
-	n, created, err := e.store.NotificationCreate(ctx, n)
+	// The notification and its expansion job commit together.
+	first := n
+	n, created, err := e.store.NotificationCreate(ctx, n, func(ctx context.Context, tx *sql.Tx) error {
+		args, opts := e.expandInsert(first)
+		_, err := e.river.InsertTx(ctx, tx, args, opts)
+		return err
+	})
 	if err != nil {
 		return herald.Notification{}, fmt.Errorf("send: %w", err)
-	}
-	if !n.Expanded && !n.State.Final() {
-		if err := e.insertExpand(ctx, n); err != nil {
-			return n, fmt.Errorf("send: %w", err)
-		}
 	}
 	if created {
 		e.log.Debug("notification accepted", "id", n.ID, "priority", n.Request.Priority)

@@ -64,8 +64,8 @@ func queueOf(p herald.Priority) string {
 	return queueBulk
 }
 
-// insertExpand makes sure the notification has its expansion job.
-func (e *Engine) insertExpand(ctx context.Context, n herald.Notification) error {
+// expandInsert returns the notification's expansion job.
+func (e *Engine) expandInsert(n herald.Notification) (expandArgs, *river.InsertOpts) {
 	opts := &river.InsertOpts{
 		Queue:      queueOf(n.Request.Priority),
 		UniqueOpts: river.UniqueOpts{ByArgs: true},
@@ -73,7 +73,13 @@ func (e *Engine) insertExpand(ctx context.Context, n herald.Notification) error 
 	if at := n.NotBefore(); at.After(e.now()) {
 		opts.ScheduledAt = at
 	}
-	if _, err := e.river.Insert(ctx, expandArgs{NotificationID: n.ID}, opts); err != nil {
+	return expandArgs{NotificationID: n.ID}, opts
+}
+
+// insertExpand makes sure the notification has its expansion job.
+func (e *Engine) insertExpand(ctx context.Context, n herald.Notification) error {
+	args, opts := e.expandInsert(n)
+	if _, err := e.river.Insert(ctx, args, opts); err != nil {
 		return fmt.Errorf("insert expansion job: %w", err)
 	}
 	return nil

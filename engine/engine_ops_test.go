@@ -287,7 +287,7 @@ func TestEngineRestartRecovers(t *testing.T) {
 	for i, atLeastOnce := range []bool{false, true} {
 		id := []string{"n_crash_most", "n_crash_least"}[i]
 		_, _, err := b.store.NotificationCreate(ctx, herald.Notification{ID: id, State: herald.NotificationSending, CreatedAt: time.Now(), UpdatedAt: time.Now(),
-			Request: herald.NotificationRequest{Audience: herald.Audience{Users: []string{"x"}}, Content: herald.Content{Text: "after crash"}, AtLeastOnce: atLeastOnce, Priority: herald.PriorityNormal}})
+			Request: herald.NotificationRequest{Audience: herald.Audience{Users: []string{"x"}}, Content: herald.Content{Text: "after crash"}, AtLeastOnce: atLeastOnce, Priority: herald.PriorityNormal}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -115,7 +115,7 @@ func scanNotification(r rowScanner) (herald.Notification, error) {
 }
 
 // NotificationCreate implements herald.DeliveryStore.
-func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification) (herald.Notification, bool, error) {
+func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification, also herald.TxFunc) (herald.Notification, bool, error) {
 	if n.ID == "" {
 		return herald.Notification{}, false, errors.New("notification create: empty id")
 	}
@@ -127,16 +127,30 @@ func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification) (
 	if n.Request.IdempotencyKey != "" {
 		idem = n.Request.IdempotencyKey
 	}
-	res, err := s.exec(ctx, `INSERT INTO notifications
-	(id, idempotency_key, msg_key, request, priority, at_least_once, state, expanded, cursor, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9)
-	ON CONFLICT DO NOTHING`,
-		n.ID, idem, n.Request.Key, string(req), string(n.Request.Priority), n.Request.AtLeastOnce,
-		string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt))
+	created := false
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `INSERT INTO notifications
+		(id, idempotency_key, msg_key, request, priority, at_least_once, state, expanded, cursor, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9)
+		ON CONFLICT DO NOTHING`,
+			n.ID, idem, n.Request.Key, string(req), string(n.Request.Priority), n.Request.AtLeastOnce,
+			string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt))
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return nil
+		}
+		created = true
+		if also != nil {
+			return also(ctx, tx)
+		}
+		return nil
+	})
 	if err != nil {
-		return herald.Notification{}, false, fmt.Errorf("notification create: %w", s.mapErr(err))
+		return herald.Notification{}, false, fmt.Errorf("notification create: %w", err)
 	}
-	if k, _ := res.RowsAffected(); k == 1 {
+	if created {
 		got, err := s.NotificationGet(ctx, n.ID)
 		return got, true, err
 	}

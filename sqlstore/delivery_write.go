@@ -522,22 +522,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p herald.DeliveryRecoverPar
 			return s.mapErr(err)
 		}
 		sort.Strings(res.Notifications)
-		if p.RiverClientID == "" {
-			return nil
-		}
-		q := `UPDATE river_job SET state = 'available' WHERE state = 'running'
-		AND json_extract(attempted_by, '$[#-1]') = $1`
-		if s.dialect == DialectPostgres {
-			q = `UPDATE river_job SET state = 'available' WHERE state = 'running'
-			AND attempted_by[array_length(attempted_by, 1)] = $1`
-		}
-		r, err := tx.ExecContext(ctx, q, p.RiverClientID)
-		if err != nil {
-			return s.mapErr(fmt.Errorf("release river jobs: %w", err))
-		}
-		n, err := r.RowsAffected()
-		res.RiverJobs = int(n)
-		return s.mapErr(err)
+		return nil
 	})
 	if err != nil {
 		return herald.DeliveryRecoverResult{}, fmt.Errorf("delivery recover: %w", err)

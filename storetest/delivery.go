@@ -20,6 +20,7 @@ func RunDelivery(t *testing.T, open func(t *testing.T) herald.Store) {
 		fn   func(t *testing.T, s herald.Store)
 	}{
 		{"notification create and idempotency", testNotificationCreate},
+		{"notification create runs also in its transaction", testNotificationCreateTx},
 		{"notification list and state", testNotificationState},
 		{"expand tenant", testExpandTenant},
 		{"expand team and topic", testExpandTeamTopic},
@@ -54,7 +55,7 @@ func newNotification(t *testing.T, s herald.Store, id string, mod func(*herald.N
 	}
 	n, created, err := s.NotificationCreate(context.Background(), herald.Notification{
 		ID: id, Request: req, State: herald.NotificationExpanding, CreatedAt: t0, UpdatedAt: t0,
-	})
+	}, nil)
 	must(t, err)
 	if !created {
 		t.Fatalf("NotificationCreate(%s) did not create", id)
@@ -106,7 +107,7 @@ func testNotificationCreate(t *testing.T, s herald.Store) {
 		RecipientVariables: map[string]map[string]string{"a@x": {"n": "1"}},
 	}
 	n := herald.Notification{ID: "n_1", Request: req, State: herald.NotificationExpanding, CreatedAt: t0, UpdatedAt: t0}
-	got, created, err := s.NotificationCreate(ctx, n)
+	got, created, err := s.NotificationCreate(ctx, n, nil)
 	must(t, err)
 	if !created {
 		t.Fatal("first create did not create")
@@ -114,7 +115,7 @@ func testNotificationCreate(t *testing.T, s herald.Store) {
 	if diff := cmp.Diff(n, got); diff != "" {
 		t.Fatalf("created notification (-want +got):\n%s", diff)
 	}
-	again, created, err := s.NotificationCreate(ctx, herald.Notification{ID: "n_2", Request: req, State: herald.NotificationExpanding, CreatedAt: t0, UpdatedAt: t0})
+	again, created, err := s.NotificationCreate(ctx, herald.Notification{ID: "n_2", Request: req, State: herald.NotificationExpanding, CreatedAt: t0, UpdatedAt: t0}, nil)
 	must(t, err)
 	if created || again.ID != "n_1" {
 		t.Fatalf("same idempotency key: created=%v id=%s, want the first", created, again.ID)
@@ -124,11 +125,11 @@ func testNotificationCreate(t *testing.T, s herald.Store) {
 	}
 	plain := herald.NotificationRequest{Audience: herald.Audience{Users: []string{"a"}}, Content: herald.Content{Text: "x"}}
 	for _, id := range []string{"n_3", "n_4"} {
-		if _, created, err := s.NotificationCreate(ctx, herald.Notification{ID: id, Request: plain, State: herald.NotificationExpanding, CreatedAt: t0}); err != nil || !created {
+		if _, created, err := s.NotificationCreate(ctx, herald.Notification{ID: id, Request: plain, State: herald.NotificationExpanding, CreatedAt: t0}, nil); err != nil || !created {
 			t.Fatalf("create %s without key: created=%v err=%v", id, created, err)
 		}
 	}
-	if _, _, err := s.NotificationCreate(ctx, herald.Notification{ID: "n_3", Request: plain, State: herald.NotificationExpanding, CreatedAt: t0}); !errors.Is(err, herald.ErrConflict) {
+	if _, _, err := s.NotificationCreate(ctx, herald.Notification{ID: "n_3", Request: plain, State: herald.NotificationExpanding, CreatedAt: t0}, nil); !errors.Is(err, herald.ErrConflict) {
 		t.Fatalf("duplicate id: err=%v, want ErrConflict", err)
 	}
 	if _, err := s.NotificationGet(ctx, "missing"); !errors.Is(err, herald.ErrNotFound) {
@@ -607,7 +608,7 @@ func testDeliveryRecover(t *testing.T, s herald.Store) {
 	mark("other", t0, a[1].ID)                // another node, recent: left alone
 	mark("dead", t0.Add(-time.Hour), a[2].ID) // another node, stale
 	mark("other", t0, b[1].ID)                // another node, recent
-	res, err := s.DeliveryRecover(ctx, herald.DeliveryRecoverParams{Node: "me", StaleBefore: t0.Add(-10 * time.Minute), RiverClientID: "me", Now: t0})
+	res, err := s.DeliveryRecover(ctx, herald.DeliveryRecoverParams{Node: "me", StaleBefore: t0.Add(-10 * time.Minute), Now: t0})
 	must(t, err)
 	if res.Uncertain != 2 || res.Repending != 1 || !cmp.Equal(res.Notifications, []string{least.ID}) {
 		t.Fatalf("recover = %+v", res)

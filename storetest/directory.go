@@ -34,9 +34,7 @@ func RunDirectory(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"conversation", testConversation},
 		{"preference", testPreference},
 		{"welcome", testWelcome},
-		{"bot task", testBotTask},
-		{"bot task kinds", testBotTaskKinds},
-		{"bot task update", testBotTaskUpdate},
+		{"legacy tasks: none to move", testLegacyTasksNone},
 		{"not found", testNotFound},
 	}
 	for _, tt := range tests {
@@ -487,7 +485,6 @@ func testNotFound(t *testing.T, s herald.Store) {
 	_, checks["ConversationGet"] = s.ConversationGet(ctx, "a:x")
 	checks["TeamSetInstalled"] = s.TeamSetInstalled(ctx, "19:x", true, time.Now())
 	checks["TeamSetRosterAt"] = s.TeamSetRosterAt(ctx, "19:x", time.Now())
-	checks["BotTaskRetry"] = s.BotTaskRetry(ctx, 12345, time.Now(), "")
 	for name, err := range checks {
 		if !errors.Is(err, herald.ErrNotFound) {
 			t.Errorf("%s on missing record: err = %v, want ErrNotFound", name, err)

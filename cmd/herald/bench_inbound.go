@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"herald/bot"
+	"herald/engine"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -116,8 +117,15 @@ func benchInbound(ctx context.Context, dsn string, duration time.Duration, concu
 	if err != nil {
 		return inboundResult{}, err
 	}
-	b, err := bot.New(bot.Config{AppID: benchAppID, Verifier: verifier, Store: store,
-		Connector: botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})})
+	conn := botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})
+	// The bot queues its background jobs (member fetches) in the engine's
+	// job runner, which is not started: the bench times the inbound path.
+	jobs, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(), Connector: conn,
+		Bot: botframework.ChannelAccount{ID: "28:" + benchAppID}})
+	if err != nil {
+		return inboundResult{}, err
+	}
+	b, err := bot.New(bot.Config{AppID: benchAppID, Verifier: verifier, Store: store, Connector: conn, Jobs: jobs})
 	if err != nil {
 		return inboundResult{}, err
 	}

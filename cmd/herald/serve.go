@@ -189,8 +189,13 @@ func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Sto
 			return nil, err
 		}
 	}
-	return bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn,
+	b, err := bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn, Jobs: eng,
 		Store: st, Sender: sender, Logger: log, Welcome: welcome, Topics: cfg.Topics, RosterRefresh: cfg.RosterRefresh})
+	if err != nil {
+		return nil, err
+	}
+	eng.HandleJobs(b.RunJob) // the bot's jobs run in the engine's job runner
+	return b, nil
 }
 
 // apiKeys are the keys the API accepts and where they came from.

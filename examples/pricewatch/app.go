@@ -97,7 +97,7 @@ func (a *app) wire(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	a.bot, err = bot.New(bot.Config{AppID: cfg.AppID, BotName: account.Name, Verifier: verifier,
+	a.bot, err = bot.New(bot.Config{AppID: cfg.AppID, BotName: account.Name, Verifier: verifier, Jobs: a.eng,
 		Connector: conn, Store: a.store, Logger: cfg.Logger,
 		Topics:  []herald.Topic{{Name: topic, Description: "price changes of the products you watch"}},
 		Welcome: bot.WelcomeConfig{Personal: welcome, DisableTeam: true, DisableMemberChannel: true, DisableMemberPersonal: true}})
@@ -105,6 +105,7 @@ func (a *app) wire(ctx context.Context, cfg config) error {
 		return err
 	}
 	a.bot.OnMessage(a.onMessage)
+	a.eng.HandleJobs(a.bot.RunJob)
 	return nil
 }
 

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"herald/bot"
+	"herald/engine"
 
 	"herald/botauth"
 	"herald/botframework"
@@ -48,7 +49,7 @@ func main() {
 // config is what the flags say.
 type config struct {
 	addr, store, emulator, appID, appSecret string
-	work, lease                             time.Duration
+	work                                    time.Duration
 }
 
 // The emulator's default bot credentials (`herald emulator --app-id`,
@@ -68,15 +69,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.appID, "app-id", emulatorAppID, "the bot's Microsoft app id")
 	fs.StringVar(&c.appSecret, "app-secret", emulatorAppSecret, "the bot's client secret")
 	fs.DurationVar(&c.work, "work", 3*time.Second, "the least time an answer takes (a slow backend, standing in)")
-	fs.DurationVar(&c.lease, "lease", bot.DefaultFollowUpLease, "how long after a crash an unfinished answer is taken up again")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case c.work < 0 || c.lease <= 0:
-		return config{}, errors.New("--work must not be negative and --lease must be positive")
+	case c.work < 0:
+		return config{}, errors.New("--work must not be negative")
 	case c.appID == "" || c.appSecret == "":
 		return config{}, errors.New("--app-id and --app-secret are required")
 	}
@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	bot, err := newBot(cfg, st, log)
+	bot, eng, err := newBot(cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := bot.Start(ctx); err != nil {
+	// The job runner takes up at once what a crash of this process left
+	// running (the same node id each time), then runs the follow-ups.
+	if err := eng.Start(ctx); err != nil {
 		ln.Close()
 		return err
 	}
@@ -128,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	shutErr := srv.Shutdown(stopCtx)
-	botErr := bot.Stop(stopCtx)
+	botErr := eng.Stop(stopCtx)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -136,8 +138,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // newBot wires Herald's bot endpoint: tokens out, verification in, the
-// Connector, the store, and this bot's handler and follow-up.
-func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*bot.Bot, error) {
+// Connector, the store, a job runner (Herald's engine) for the follow-ups,
+// and this bot's handler and follow-up.
+func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*bot.Bot, *engine.Engine, error) {
 	hc := &http.Client{Timeout: 30 * time.Second}
 	tc := botauth.TokenConfig{AppID: cfg.appID, AppSecret: cfg.appSecret, HTTPClient: hc}
 	vc := botauth.VerifierConfig{AppID: cfg.appID, HTTPClient: hc, Logger: log}
@@ -150,28 +153,35 @@ func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*bot.Bot, error) 
 	}
 	tokens, err := botauth.NewTokenSource(tc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	verifier, err := botauth.NewVerifier(vc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bot, err := bot.New(bot.Config{
+	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: trusted})
+	eng, err := engine.New(engine.Config{Store: st, Queue: st.RiverDriver(), Connector: conn,
+		Bot: botframework.ChannelAccount{ID: "28:" + cfg.appID, Name: "Slow Answer"}, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := bot.New(bot.Config{
 		AppID:     cfg.appID,
 		BotName:   "Slow Answer",
 		Verifier:  verifier,
-		Connector: botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: trusted}),
+		Connector: conn,
 		Store:     st,
+		Jobs:      eng,
 		Logger:    log,
 		// Every message goes to ask; "help" gets its usage line.
 		DisableCommands: true,
-		FollowUpLease:   cfg.lease,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := answerer{work: cfg.work}
-	bot.HandleLater(primesFollowUp, a.answer)
-	bot.OnMessage(a.ask)
-	return bot, nil
+	b.HandleLater(primesFollowUp, a.answer)
+	b.OnMessage(a.ask)
+	eng.HandleJobs(b.RunJob)
+	return b, eng, nil
 }

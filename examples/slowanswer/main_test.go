@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"herald/emulator"
 	"herald/sqlstore"
 )
@@ -105,9 +108,9 @@ type proc struct {
 }
 
 // start runs the binary and returns once it listens.
-func (s *scene) start(work, lease string) *proc {
+func (s *scene) start(work string) *proc {
 	s.t.Helper()
-	cmd := exec.Command(s.bin, "--addr", s.addr, "--store", s.store, "--emulator", s.url, "--work", work, "--lease", lease)
+	cmd := exec.Command(s.bin, "--addr", s.addr, "--store", s.store, "--emulator", s.url, "--work", work)
 	cmd.Stderr = s.log
 	out := &watcher{marker: "slowanswer listening on ", seen: make(chan struct{})}
 	cmd.Stdout = out
@@ -232,20 +235,25 @@ func (s *scene) checkAnswered(res emulator.MessageResult, below int) {
 		s.t.Fatal(err)
 	}
 	defer st.Close()
-	var pending int
-	if err := st.DB().QueryRowContext(s.ctx, `SELECT count(*) FROM bot_tasks WHERE kind = 'followup'`).Scan(&pending); err != nil {
+	// Every job is done: read through River's own API.
+	rc, err := river.NewClient(st.RiverDriver(), &river.Config{})
+	if err != nil {
 		s.t.Fatal(err)
 	}
-	if pending != 0 {
-		s.t.Fatalf("%d follow-ups still pending after the answer", pending)
+	open, err := rc.JobList(s.ctx, river.NewJobListParams().States(rivertype.JobStateAvailable, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStatePending))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if pending := len(open.Jobs); pending != 0 {
+		s.t.Fatalf("%d jobs still pending after the answer", pending)
 	}
 }
 
 func TestAnswersLater(t *testing.T) {
 	t.Parallel()
 	s := newScene(t)
-	// The answer takes longer than the lease, so it is renewed meanwhile.
-	cmd := s.start("2500ms", "1s")
+	cmd := s.start("2500ms")
 	res := s.ask("how many primes below 100,000?")
 	s.await(res.ConversationID, "Working on it")
 	if got := s.said(res.ConversationID, "There "); len(got) != 0 {
@@ -259,7 +267,7 @@ func TestAnswersLater(t *testing.T) {
 func TestAnswerSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	s := newScene(t)
-	first := s.start("4s", "1s")
+	first := s.start("4s")
 	res := s.ask("how many primes below 200,000?")
 	s.await(res.ConversationID, "Working on it")
 	// The process dies between the acknowledgement and the answer.
@@ -267,7 +275,7 @@ func TestAnswerSurvivesRestart(t *testing.T) {
 	if got := s.said(res.ConversationID, "There "); len(got) != 0 {
 		t.Fatal("answered before the process was killed: the work time is too short for this test")
 	}
-	second := s.start("4s", "1s")
+	second := s.start("4s")
 	s.await(res.ConversationID, "There ")
 	s.stop(second)
 	s.checkAnswered(res, 200_000)
