@@ -16,7 +16,7 @@ type benchmark struct {
 // benchmarks lists the targets of `herald bench`; each lives in its own file.
 func benchmarks() map[string]benchmark {
 	return map[string]benchmark{
-		"inbound": {"verified activities per second through the bot endpoint", runBenchInbound},
+		"inbound": {"verified activities per second through the bot endpoint; welcomes of an install burst", runBenchInbound},
 		"engine":  {"delivery throughput, pacing and memory of the engine", runBenchEngine},
 	}
 }

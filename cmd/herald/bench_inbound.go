@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,33 +54,103 @@ const benchAppID = "0be0c4f1-7b5a-4c39-9d2e-3d5b2b1e0001"
 // is ever sent there.
 const benchServiceURL = "https://smba.trafficmanager.net/teams/"
 
-func runBenchInbound(ctx context.Context, args []string, e *env) error {
+// inboundBenchResult is what `herald bench inbound --json` prints: the
+// throughput part's figures at the top level (as before there were
+// parts), the installs part under "installs".
+type inboundBenchResult struct {
+	*inboundResult
+	Installs *installsResult `json:"installs,omitempty"`
+}
+
+// inboundFlags are the flags of `herald bench inbound`.
+type inboundFlags struct {
+	duration    time.Duration
+	concurrency int
+	users       int
+	dsn         string
+	asJSON      bool
+	parts       map[string]bool
+	installs    installFlags
+}
+
+const inboundUsage = `Usage: herald bench inbound [flags]
+
+Measures Herald's bot endpoint:
+  throughput  posts signed personal messages to the bot endpoint over
+              loopback HTTP and reports verified activities per second
+              (token check, decode, directory write) with p50/p99 latency;
+  installs    a burst of --installs personal installs from the emulator
+              into a running Herald (fresh SQLite store, pacing and Teams'
+              limits off): time until every install is accepted, until
+              every welcome is delivered, welcomes per second and CPU per
+              welcome. Each user must get exactly one welcome.
+
+Flags:`
+
+func parseInboundFlags(args []string, e *env) (inboundFlags, error) {
+	var f inboundFlags
 	fs := flag.NewFlagSet("bench inbound", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	duration := fs.Duration("duration", 5*time.Second, "how long to send activities")
-	concurrency := fs.Int("concurrency", 32, "requests in flight")
-	users := fs.Int("users", 1000, "distinct senders (directory rows written)")
-	dsn := fs.String("dsn", "", "store DSN (default: a fresh SQLite file in a temporary directory)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	fs.DurationVar(&f.duration, "duration", 5*time.Second, "how long to send activities (throughput)")
+	fs.IntVar(&f.concurrency, "concurrency", 32, "requests in flight (throughput), installs in flight (installs)")
+	fs.IntVar(&f.users, "users", 1000, "distinct senders, directory rows written (throughput)")
+	fs.StringVar(&f.dsn, "dsn", "", "store DSN of the throughput part (default: a fresh SQLite file in a temporary directory)")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object")
+	parts := fs.String("parts", "throughput,installs", "parts to run: throughput, installs")
+	fs.IntVar(&f.installs.n, "installs", 10_000, "personal installs, one user each (installs)")
+	fs.DurationVar(&f.installs.timeout, "installs-timeout", 10*time.Minute, "how long the installs part may take to see every welcome")
+	fs.DurationVar(&f.installs.settle, "installs-settle", time.Second, "how long to watch for late duplicate welcomes after the last one")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: herald bench inbound [flags]\n\nPosts signed personal messages to Herald's bot endpoint over loopback HTTP\nand reports verified activities per second (token check, decode, directory\nwrite) with p50/p99 latency.\n\nFlags:")
+		fmt.Fprintln(e.stderr, inboundUsage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		return f, err
 	}
-	if *concurrency < 1 || *users < 1 || *duration <= 0 {
-		return usageError{"--concurrency, --users and --duration must be positive"}
+	if f.concurrency < 1 || f.users < 1 || f.duration <= 0 || f.installs.n < 1 || f.installs.timeout <= 0 || f.installs.settle < 0 {
+		return f, usageError{"--concurrency, --users, --duration, --installs and --installs-timeout must be positive"}
 	}
-	res, err := benchInbound(ctx, *dsn, *duration, *concurrency, *users)
+	f.installs.concurrency = f.concurrency
+	f.parts = map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "throughput", "installs":
+			f.parts[p] = true
+		default:
+			return f, usageError{fmt.Sprintf("bench inbound: unknown part %q (throughput, installs)", p)}
+		}
+	}
+	return f, nil
+}
+
+func runBenchInbound(ctx context.Context, args []string, e *env) error {
+	f, err := parseInboundFlags(args, e)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	var res inboundBenchResult
+	if f.parts["throughput"] {
+		r, err := benchInbound(ctx, f.dsn, f.duration, f.concurrency, f.users)
+		if err != nil {
+			return err
+		}
+		res.inboundResult = &r
+	}
+	if f.parts["installs"] {
+		if res.Installs, err = benchInstalls(ctx, f.installs, e.stderr); err != nil {
+			return fmt.Errorf("bench inbound installs: %w", err)
+		}
+	}
+	if f.asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)
 	}
-	fmt.Fprintf(e.stdout, "inbound: %.0f activities/s, p50 %.2f ms, p99 %.2f ms on %d cores (%d requests, %d errors, %s, %d in flight)\n",
-		res.ActivitiesPerS, res.P50Ms, res.P99Ms, res.Cores, res.Requests, res.Errors, res.Store, res.Concurrency)
+	if r := res.inboundResult; r != nil {
+		fmt.Fprintf(e.stdout, "inbound: %.0f activities/s, p50 %.2f ms, p99 %.2f ms on %d cores (%d requests, %d errors, %s, %d in flight)\n",
+			r.ActivitiesPerS, r.P50Ms, r.P99Ms, r.Cores, r.Requests, r.Errors, r.Store, r.Concurrency)
+	}
+	if res.Installs != nil {
+		res.Installs.print(e.stdout)
+	}
 	return nil
 }
 
@@ -108,30 +179,7 @@ func benchInbound(ctx context.Context, dsn string, duration time.Duration, concu
 	}
 	defer store.Close()
 
-	verifier, err := botauth.NewVerifier(botauth.VerifierConfig{AppID: benchAppID,
-		MetadataURL: keysSrv.url + "/v1/.well-known/openidconfiguration"})
-	if err != nil {
-		return inboundResult{}, err
-	}
-	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{AppID: benchAppID, AppSecret: "unused", Authority: keysSrv.url})
-	if err != nil {
-		return inboundResult{}, err
-	}
-	conn := botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})
-	// The bot queues its background jobs (member fetches) in the engine's
-	// job runner, which is not started: the bench times the inbound path.
-	jobs, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(), Connector: conn,
-		Bot: botframework.ChannelAccount{ID: "28:" + benchAppID}})
-	if err != nil {
-		return inboundResult{}, err
-	}
-	b, err := bot.New(bot.Config{AppID: benchAppID, Verifier: verifier, Store: store, Connector: conn, Jobs: jobs})
-	if err != nil {
-		return inboundResult{}, err
-	}
-	// A Go bot's own message handler, so no built-in command answers.
-	b.OnMessage(func(context.Context, *bot.Turn) error { return nil })
-	botSrv, err := serveLoopback(b)
+	botSrv, err := serveBenchBot(store, keysSrv.url)
 	if err != nil {
 		return inboundResult{}, err
 	}
@@ -154,27 +202,7 @@ func benchInbound(ctx context.Context, dsn string, duration time.Duration, concu
 		}
 	}
 
-	var next atomic.Int64
-	var errCount atomic.Int64
-	lat := make([][]time.Duration, concurrency)
-	stop := time.Now().Add(duration)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range concurrency {
-		wg.Go(func() {
-			for time.Now().Before(stop) && ctx.Err() == nil {
-				body := bodies[int(next.Add(1))%users]
-				t0 := time.Now()
-				if err := postActivity(ctx, client, botSrv.url, auth, body); err != nil {
-					errCount.Add(1)
-					continue
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	lat, errCount, elapsed := hammerBot(ctx, client, botSrv.url, auth, bodies, concurrency, duration)
 	all := slices.Concat(lat...)
 	if len(all) == 0 {
 		return inboundResult{}, errors.New("bench: no request succeeded")
@@ -187,12 +215,68 @@ func benchInbound(ctx context.Context, dsn string, duration time.Duration, concu
 		P99Ms:          ms(all[len(all)*99/100]),
 		Cores:          runtime.GOMAXPROCS(0),
 		Requests:       len(all),
-		Errors:         errCount.Load(),
+		Errors:         errCount,
 		DurationS:      elapsed.Seconds(),
 		Concurrency:    concurrency,
 		Users:          users,
 		Store:          store.Dialect(),
 	}, nil
+}
+
+// serveBenchBot serves a bot on store whose tokens verify against the
+// keys served at keysURL.
+func serveBenchBot(store *sqlstore.Store, keysURL string) (*loopback, error) {
+	verifier, err := botauth.NewVerifier(botauth.VerifierConfig{AppID: benchAppID,
+		MetadataURL: keysURL + "/v1/.well-known/openidconfiguration"})
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{AppID: benchAppID, AppSecret: "unused", Authority: keysURL})
+	if err != nil {
+		return nil, err
+	}
+	conn := botframework.NewConnector(botframework.ConnectorOptions{Tokens: tokens})
+	// The bot queues its background jobs (member fetches) in the engine's
+	// job runner, which is not started: the bench times the inbound path.
+	jobs, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(), Connector: conn,
+		Bot: botframework.ChannelAccount{ID: "28:" + benchAppID}})
+	if err != nil {
+		return nil, err
+	}
+	b, err := bot.New(bot.Config{AppID: benchAppID, Verifier: verifier, Store: store, Connector: conn, Jobs: jobs})
+	if err != nil {
+		return nil, err
+	}
+	// A Go bot's own message handler, so no built-in command answers.
+	b.OnMessage(func(context.Context, *bot.Turn) error { return nil })
+	return serveLoopback(b)
+}
+
+// hammerBot posts the bodies round-robin, concurrency at a time, for
+// duration, and returns the latencies of the successful posts (one slice
+// per worker), the failures and the time taken.
+func hammerBot(ctx context.Context, client *http.Client, url, auth string, bodies [][]byte, concurrency int, duration time.Duration) ([][]time.Duration, int64, time.Duration) {
+	var next atomic.Int64
+	var errCount atomic.Int64
+	lat := make([][]time.Duration, concurrency)
+	stop := time.Now().Add(duration)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range concurrency {
+		wg.Go(func() {
+			for time.Now().Before(stop) && ctx.Err() == nil {
+				body := bodies[int(next.Add(1))%len(bodies)]
+				t0 := time.Now()
+				if err := postActivity(ctx, client, url, auth, body); err != nil {
+					errCount.Add(1)
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	return lat, errCount.Load(), time.Since(start)
 }
 
 func postActivity(ctx context.Context, client *http.Client, url, auth string, body []byte) error {

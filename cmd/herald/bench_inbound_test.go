@@ -7,7 +7,7 @@ import (
 
 func TestBenchInboundJSON(t *testing.T) {
 	t.Parallel()
-	out, err := runCmd(t, "bench", "inbound", "--json", "--duration", "300ms", "--users", "20", "--concurrency", "4")
+	out, err := runCmd(t, "bench", "inbound", "--parts", "throughput", "--json", "--duration", "300ms", "--users", "20", "--concurrency", "4")
 	if err != nil {
 		t.Fatalf("bench inbound: %v\n%s", err, out)
 	}
@@ -26,6 +26,9 @@ func TestBenchInboundJSON(t *testing.T) {
 	}
 	if res["p99_ms"].(float64) < res["p50_ms"].(float64) {
 		t.Errorf("p99 %v below p50 %v", res["p99_ms"], res["p50_ms"])
+	}
+	if _, ok := res["installs"]; ok {
+		t.Errorf("installs part ran with --parts throughput")
 	}
 }
 
