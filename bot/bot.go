@@ -202,7 +202,7 @@ func New(cfg Config) (*Bot, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		welcome: ws,
-		botID:   "28:" + cfg.AppID,
+		botID:   botframework.BotID(cfg.AppID),
 		later:   map[string]FollowUpFunc{},
 		wake:    make(chan struct{}, 1),
 	}
