@@ -154,9 +154,9 @@ func DecodeActivity(data []byte) (*botframework.Activity, error) {
 	return act, nil
 }
 
-func clipMessage(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
-}
+// maxMessageBytes bounds the error text quoted in a refusal's message or
+// kept with a task to retry.
+const maxMessageBytes = 200
+
+// clipMessage is s clipped to maxMessageBytes (botframework.Clip).
+func clipMessage(s string) string { return botframework.Clip(s, maxMessageBytes) }
