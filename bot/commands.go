@@ -254,18 +254,12 @@ func confirmCard(title, text string) (*botframework.Activity, error) {
 	return cardMessage(title, card.Message{Heading: title, Paragraphs: []string{text}})
 }
 
-// optOutSubmit is the value of the topics card's "Turn these off" button:
-// Teams adds the selected choices, comma-separated, as "topics".
-type optOutSubmit struct {
-	Herald string `json:"herald"`
-	Topics string `json:"topics"`
-}
-
-// cardSubmit handles submits of Herald's own cards; it reports false for
-// anyone else's.
+// cardSubmit handles presses of Herald's own opt-out buttons (see
+// card.ParseSubmit): a notification's, or the topics card's "Turn these
+// off" with the reader's choices. It reports false for anything else.
 func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
-	var v optOutSubmit
-	if err := t.DecodeValue(&v); err != nil || v.Herald != "optout" {
+	s, ok := card.ParseSubmit(t.Activity.Value)
+	if !ok || s.Action != card.SubmitOptOut {
 		return false, nil
 	}
 	uid := t.userID()
@@ -274,8 +268,8 @@ func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
 	}
 	var off []string
 	seen := map[string]bool{}
-	for _, name := range strings.Split(v.Topics, ",") {
-		tp, ok := herald.FindTopic(b.cfg.Topics, strings.TrimSpace(name))
+	for _, name := range s.Topics {
+		tp, ok := herald.FindTopic(b.cfg.Topics, name)
 		if !ok || tp.Critical || seen[tp.Name] {
 			continue
 		}
