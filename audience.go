@@ -55,36 +55,50 @@ func (a Audience) entries() int {
 }
 
 // Validate checks the audience's shape (not whether its entries exist).
-func (a Audience) Validate() error {
+// Its error holds a [*FieldError] for each problem, in field order; it is
+// an ErrInvalid for errors.Is.
+func (a Audience) Validate() error { return errors.Join(a.problems()...) }
+
+// problems lists what Validate reports, as FieldErrors.
+func (a Audience) problems() []error {
 	if a.Empty() {
-		return errors.New("audience: names no one")
+		return []error{fieldError("audience", "names no one")}
 	}
 	if n := a.entries(); n > MaxAudienceEntries {
-		return fmt.Errorf("audience: %d entries, more than %d (use teams, tenants or topics)", n, MaxAudienceEntries)
+		return []error{fieldError("audience", "%d entries, more than %d (use teams, tenants or topics)", n, MaxAudienceEntries)}
 	}
 	var errs []error
 	check := func(field string, i int, v string) {
+		var msg string
 		switch {
 		case strings.TrimSpace(v) == "":
-			errs = append(errs, fmt.Errorf("audience.%s[%d]: empty", field, i))
+			msg = "empty"
 		case len(v) > maxIdentifier:
-			errs = append(errs, fmt.Errorf("audience.%s[%d]: longer than %d bytes", field, i, maxIdentifier))
+			msg = fmt.Sprintf("longer than %d bytes", maxIdentifier)
 		case !utf8.ValidString(v):
-			errs = append(errs, fmt.Errorf("audience.%s[%d]: not UTF-8", field, i))
+			msg = "not UTF-8"
+		default:
+			return
 		}
+		errs = append(errs, &FieldError{Field: fmt.Sprintf("audience.%s[%d]", field, i), Message: msg})
 	}
-	for field, list := range map[string][]string{"users": a.Users, "teams": a.Teams, "replies": a.Replies, "tenants": a.Tenants, "topics": a.Topics} {
-		for i, v := range list {
+	list := func(field string, vs []string) {
+		for i, v := range vs {
 			check(field, i, v)
 		}
 	}
+	list("users", a.Users)
+	list("teams", a.Teams)
 	for i, c := range a.Channels {
 		check("channels.team", i, c.Team)
 		if c.Channel != "" {
 			check("channels.channel", i, c.Channel)
 		}
 	}
-	return errors.Join(errs...)
+	list("replies", a.Replies)
+	list("tenants", a.Tenants)
+	list("topics", a.Topics)
+	return errs
 }
 
 // Audience kinds in the text form.
@@ -115,7 +129,7 @@ func ParseAudience(s string) (Audience, error) {
 		kind, value, ok := strings.Cut(f, ":")
 		kind, value = strings.ToLower(strings.TrimSpace(kind)), strings.TrimSpace(value)
 		if !ok || value == "" {
-			return Audience{}, fmt.Errorf("%w: audience entry %q: want kind:value", ErrInvalid, f)
+			return Audience{}, invalid(fieldError("audience", "entry %q: want kind:value", f))
 		}
 		switch kind {
 		case audUser:
@@ -128,7 +142,7 @@ func ParseAudience(s string) (Audience, error) {
 				team, channel = strings.TrimSpace(value[:i]), strings.TrimSpace(value[i+1:])
 			}
 			if team == "" {
-				return Audience{}, fmt.Errorf("%w: audience entry %q: channel needs a team", ErrInvalid, f)
+				return Audience{}, invalid(fieldError("audience", "entry %q: channel needs a team", f))
 			}
 			a.Channels = append(a.Channels, ChannelTarget{Team: team, Channel: channel})
 		case audReply:
@@ -138,11 +152,11 @@ func ParseAudience(s string) (Audience, error) {
 		case audTopic:
 			a.Topics = append(a.Topics, value)
 		default:
-			return Audience{}, fmt.Errorf("%w: audience entry %q: unknown kind %q (user, team, channel, reply, tenant, topic)", ErrInvalid, f, kind)
+			return Audience{}, invalid(fieldError("audience", "entry %q: unknown kind %q (user, team, channel, reply, tenant, topic)", f, kind))
 		}
 	}
-	if err := a.Validate(); err != nil {
-		return Audience{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	if err := invalid(a.problems()...); err != nil {
+		return Audience{}, err
 	}
 	return a, nil
 }

@@ -4,8 +4,9 @@
 //
 // This package holds the records (Notification, Delivery, Audience,
 // Content, User, Team, Channel, Conversation, ...), the Store port and its
-// parameters, identifiers, and the sentinel errors. It imports only the
-// standard library and package botframework. The rooms around it:
+// parameters, identifiers, the sentinel errors and FieldError, the typed
+// refusal of one field of a request. It imports only the standard library
+// and package botframework. The rooms around it:
 //
 //	botframework, botauth  the wire protocol and its tokens
 //	engine                 the delivery engine (the only user of River)

@@ -1,6 +1,9 @@
 package herald
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors callers branch on with errors.Is. Store drivers translate
 // their own "no rows" errors to ErrNotFound at their boundary.
@@ -11,4 +14,39 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrClosed means the component was stopped or closed.
 	ErrClosed = errors.New("closed")
+	// ErrInvalid means a request was refused because it is malformed; the
+	// wrapped [*FieldError] values name the fields.
+	ErrInvalid = errors.New("invalid request")
 )
+
+// FieldError is a refusal of one field of a request. Validation that finds
+// several problems joins their FieldErrors (errors.Join) under ErrInvalid,
+// in the order of the fields; errors.As finds the first. A FieldError is
+// itself an ErrInvalid for errors.Is.
+type FieldError struct {
+	// Field is the JSON path of the field in the request
+	// ("content.textFormat", "audience.users[0]").
+	Field string
+	// Message says what is wrong with it, in words fit for the caller.
+	Message string
+}
+
+// Error is "field: message".
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Unwrap returns ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// fieldError returns a FieldError for field with a formatted message.
+func fieldError(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// invalid joins errs under ErrInvalid ("invalid request: " then one
+// problem per line), or returns nil when errs holds none.
+func invalid(errs ...error) error {
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}

@@ -57,7 +57,7 @@ var forbidden = map[string][]string{
 	// The kernel: records and ports, on the standard library and the wire schema.
 	"herald":          {"herald/botauth", "herald/engine", "herald/bot", "herald/card", "herald/teamsapp", "herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "nonstd"},
 	"herald/engine":   {"herald/bot", "herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/"},
-	"herald/bot":      {"herald/engine", "herald/server", "herald/api", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/riverqueue/"},
+	"herald/bot":      {"herald/engine", "herald/server", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/riverqueue/"},
 	"herald/api":      {"herald/engine", "herald/bot", "herald/server", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/riverqueue/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
 	"herald/server":   {"herald/bot", "herald/emulator", "herald/sqlstore", "herald/storetest", "herald/cmd/", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
 	"herald/card":     {"herald", "herald/engine", "herald/bot", "herald/botauth", "herald/emulator", "herald/server", "herald/api", "herald/sqlstore", "herald/storetest", "herald/cmd/", "nonstd"},

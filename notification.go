@@ -2,8 +2,6 @@ package herald
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,47 +116,41 @@ type NotificationRequest struct {
 	RecipientVariables map[string]map[string]string `json:"recipientVariables,omitempty"`
 }
 
-// Validate checks the request before anything is stored.
+// Validate checks the request before anything is stored. Its error wraps
+// ErrInvalid and holds a [*FieldError] for each problem, in field order.
 func (r NotificationRequest) Validate() error {
 	var errs []error
 	if r.Content.Empty() {
-		errs = append(errs, errors.New("content: text or attachments required"))
+		errs = append(errs, fieldError("content", "text or attachments required"))
 	}
 	if b, err := json.Marshal(r.Content); err != nil {
-		errs = append(errs, fmt.Errorf("content: %w", err))
+		errs = append(errs, fieldError("content", "%v", err))
 	} else if len(b) > MaxContentBytes {
-		errs = append(errs, fmt.Errorf("content: %d bytes, more than %d", len(b), MaxContentBytes))
+		errs = append(errs, fieldError("content", "%d bytes, more than %d", len(b), MaxContentBytes))
 	}
 	switch r.Content.TextFormat {
 	case "", botframework.TextFormatMarkdown, botframework.TextFormatPlain, botframework.TextFormatXML:
 	default:
-		errs = append(errs, fmt.Errorf("content.textFormat: %q is not markdown, plain or xml", r.Content.TextFormat))
+		errs = append(errs, fieldError("content.textFormat", "%q is not markdown, plain or xml", r.Content.TextFormat))
 	}
 	switch r.Priority {
 	case PriorityAuto, PriorityHigh, PriorityNormal:
 	default:
-		errs = append(errs, fmt.Errorf("priority: %q is not high or normal", r.Priority))
+		errs = append(errs, fieldError("priority", "%q is not high or normal", r.Priority))
 	}
 	if r.Deadline < 0 {
-		errs = append(errs, errors.New("deadline: negative"))
+		errs = append(errs, fieldError("deadline", "negative"))
 	}
-	for name, s := range map[string]string{"idempotencyKey": r.IdempotencyKey, "key": r.Key, "topic": r.Topic, "title": r.Title} {
-		if len(s) > 512 || !utf8.ValidString(s) {
-			errs = append(errs, fmt.Errorf("%s: at most 512 bytes of UTF-8", name))
+	for _, f := range []struct{ name, value string }{
+		{"idempotencyKey", r.IdempotencyKey}, {"key", r.Key}, {"topic", r.Topic}, {"title", r.Title},
+	} {
+		if len(f.value) > 512 || !utf8.ValidString(f.value) {
+			errs = append(errs, fieldError(f.name, "at most 512 bytes of UTF-8"))
 		}
 	}
-	if err := r.Audience.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return nil
+	errs = append(errs, r.Audience.problems()...)
+	return invalid(errs...)
 }
-
-// ErrInvalid means a request was refused because it is malformed; the
-// wrapped errors name the fields.
-var ErrInvalid = errors.New("invalid request")
 
 // ResolvedPriority applies PriorityAuto.
 func (r NotificationRequest) ResolvedPriority() Priority {

@@ -15,20 +15,23 @@ var targetKinds = []string{"user", "team", "channel", "reply", "tenant", "topic"
 // email), "team:<id or name>" (each member personally),
 // "channel:<team>/<channel>" (a post in the channel; "channel:<team>" is
 // its General channel), or any other kind herald.ParseAudience reads
-// (user:, reply:, tenant:, topic:). Errors wrap herald.ErrInvalid.
+// (user:, reply:, tenant:, topic:). Errors wrap herald.ErrInvalid and hold
+// a *herald.FieldError: "target" for a target that is not one, otherwise
+// the audience field at fault.
 func ParseTargets(targets ...string) (herald.Audience, error) {
 	var a herald.Audience
 	for _, t := range targets {
 		t = strings.TrimSpace(t)
 		if t == "" {
-			return herald.Audience{}, fmt.Errorf("%w: empty target", herald.ErrInvalid)
+			return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, &herald.FieldError{Field: "target", Message: "empty target"})
 		}
 		if !hasKind(t) {
 			a.Users = append(a.Users, t)
 			continue
 		}
 		if strings.ContainsAny(t, ",\n\r") {
-			return herald.Audience{}, fmt.Errorf("%w: target %q: one target at a time", herald.ErrInvalid, t)
+			return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid,
+				&herald.FieldError{Field: "target", Message: fmt.Sprintf("%q: one target at a time", t)})
 		}
 		p, err := herald.ParseAudience(t)
 		if err != nil {

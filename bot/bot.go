@@ -166,7 +166,7 @@ func New(cfg Config) (*Bot, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		welcome: ws,
-		botID:   "28:" + cfg.AppID,
+		botID:   botframework.BotID(cfg.AppID),
 		later:   map[string]FollowUpFunc{},
 	}
 	if b.sender == nil {

@@ -9,37 +9,31 @@ import (
 	"strconv"
 	"strings"
 
+	"herald/api"
 	"herald/botauth"
 	"herald/botframework"
 )
 
-// requestError is a refusal of an inbound request, rendered as
-// {"error":{"code","message","field"}}.
-type requestError struct {
-	status  int
-	code    string
-	message string
-	field   string
+// Error codes of the messaging endpoint's refusals besides the API's
+// (api.CodeMethodNotAllowed, api.CodeUnauthorized, api.CodeInternal).
+const (
+	codeTooLarge          = "body_too_large"
+	codeUnreadable        = "unreadable_body"
+	codeMalformedActivity = "malformed_activity"
+	codeKeysUnavailable   = "keys_unavailable"
+)
+
+// refusal is a refusal of an inbound request, answered with the error body
+// of every Herald HTTP endpoint, {"error":{"code","message","field"}}.
+func refusal(status int, code, message, field string) *api.Error {
+	return &api.Error{Status: status, Code: code, Message: message, Field: field}
 }
 
-func (e *requestError) Error() string { return e.code + ": " + e.message }
-
-// errorBody is the JSON error shape of every Herald HTTP endpoint.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func writeError(w http.ResponseWriter, e *requestError) {
+func writeError(w http.ResponseWriter, e *api.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.status)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: errorDetail{Code: e.code, Message: e.message, Field: e.field}})
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: e})
 }
 
 // ServeHTTP is the messaging endpoint (POST /api/messages). In order: it
@@ -52,12 +46,12 @@ func writeError(w http.ResponseWriter, e *requestError) {
 func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, body, err := b.serve(r)
 	if err != nil {
-		var re *requestError
+		var re *api.Error
 		if !errors.As(err, &re) {
 			b.log.Error("activity failed", "err", err)
-			re = &requestError{status: http.StatusInternalServerError, code: "internal", message: "the activity could not be processed"}
-		} else if re.status >= 500 {
-			b.log.Warn("activity refused", "status", re.status, "code", re.code, "err", err)
+			re = refusal(http.StatusInternalServerError, api.CodeInternal, "the activity could not be processed", "")
+		} else if re.Status >= 500 {
+			b.log.Warn("activity refused", "status", re.Status, "code", re.Code, "err", err)
 		}
 		writeError(w, re)
 		return
@@ -74,11 +68,11 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve handles one request and returns the status and body to answer.
 func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 	if r.Method != http.MethodPost {
-		return 0, nil, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", message: "use POST"}
+		return 0, nil, refusal(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "use POST", "")
 	}
 	auth := r.Header.Get("Authorization")
 	if strings.TrimSpace(auth) == "" {
-		return 0, nil, &requestError{status: http.StatusUnauthorized, code: "unauthorized", message: "missing bearer token", field: "Authorization"}
+		return 0, nil, refusal(http.StatusUnauthorized, api.CodeUnauthorized, "missing bearer token", "Authorization")
 	}
 	if r.ContentLength > b.cfg.MaxBodyBytes {
 		return 0, nil, tooLarge(b.cfg.MaxBodyBytes)
@@ -89,7 +83,7 @@ func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 		if errors.As(err, &mbe) {
 			return 0, nil, tooLarge(b.cfg.MaxBodyBytes)
 		}
-		return 0, nil, &requestError{status: http.StatusBadRequest, code: "unreadable_body", message: "the request body could not be read"}
+		return 0, nil, refusal(http.StatusBadRequest, codeUnreadable, "the request body could not be read", "")
 	}
 	act, err := DecodeActivity(data)
 	if err != nil {
@@ -100,10 +94,10 @@ func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, botauth.ErrMetadata):
-		return 0, nil, &requestError{status: http.StatusServiceUnavailable, code: "keys_unavailable",
-			message: "the token signing keys could not be fetched; try again later"}
+		return 0, nil, refusal(http.StatusServiceUnavailable, codeKeysUnavailable,
+			"the token signing keys could not be fetched; try again later", "")
 	case botauth.IsTokenError(err):
-		return 0, nil, &requestError{status: http.StatusUnauthorized, code: "unauthorized", message: clipMessage(err.Error()), field: "Authorization"}
+		return 0, nil, refusal(http.StatusUnauthorized, api.CodeUnauthorized, clipMessage(err.Error()), "Authorization")
 	default:
 		return 0, nil, err
 	}
@@ -125,8 +119,8 @@ func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 }
 
 func tooLarge(limit int64) error {
-	return &requestError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-		message: "the request body exceeds " + strconv.FormatInt(limit, 10) + " bytes"}
+	return refusal(http.StatusRequestEntityTooLarge, codeTooLarge,
+		"the request body exceeds "+strconv.FormatInt(limit, 10)+" bytes", "")
 }
 
 // DecodeActivity parses an inbound activity body. Its errors are 400
@@ -143,20 +137,20 @@ func DecodeActivity(data []byte) (*botframework.Activity, error) {
 		if field == "" && errors.As(err, &te) {
 			field = te.Field
 		}
-		return nil, &requestError{status: http.StatusBadRequest, code: "malformed_activity", message: clipMessage(err.Error()), field: field}
+		return nil, refusal(http.StatusBadRequest, codeMalformedActivity, clipMessage(err.Error()), field)
 	}
 	if act.Conversation == nil || act.Conversation.ID == "" {
-		return nil, &requestError{status: http.StatusBadRequest, code: "malformed_activity", message: "conversation.id is required", field: "conversation.id"}
+		return nil, refusal(http.StatusBadRequest, codeMalformedActivity, "conversation.id is required", "conversation.id")
 	}
 	if act.ServiceURL == "" {
-		return nil, &requestError{status: http.StatusBadRequest, code: "malformed_activity", message: "serviceUrl is required", field: "serviceUrl"}
+		return nil, refusal(http.StatusBadRequest, codeMalformedActivity, "serviceUrl is required", "serviceUrl")
 	}
 	return act, nil
 }
 
-func clipMessage(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
-}
+// maxMessageBytes bounds the error text quoted in a refusal's message or
+// kept with a task to retry.
+const maxMessageBytes = 200
+
+// clipMessage is s clipped to maxMessageBytes (botframework.Clip).
+func clipMessage(s string) string { return botframework.Clip(s, maxMessageBytes) }

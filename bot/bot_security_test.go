@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"herald"
+	"herald/api"
 )
 
 // untouched fails the test if the store recorded anything or queued work.
@@ -137,22 +139,48 @@ func TestEndpointRecordsVerifiedMessage(t *testing.T) {
 	}
 }
 
-type errorResponse struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field"`
-	} `json:"error"`
-}
-
-func decodeError(t *testing.T, resp *http.Response) errorResponse {
+// decodeError reads the error body of a refusal, the HTTP API's.
+func decodeError(t *testing.T, resp *http.Response) api.ErrorBody {
 	t.Helper()
-	var e errorResponse
+	var e api.ErrorBody
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("error content type %q", ct)
 	}
-	if err := jsonDecode(resp, &e); err != nil {
-		t.Fatalf("error body: %v", err)
+	if err := jsonDecode(resp, &e); err != nil || e.Error == nil {
+		t.Fatalf("error body: %+v, %v", e, err)
 	}
 	return e
+}
+
+// TestEndpointErrorBody pins the bytes of a refusal's body.
+func TestEndpointErrorBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		method string
+		auth   string
+		want   string
+	}{
+		{"with a field", http.MethodPost, "", `{"error":{"code":"unauthorized","message":"missing bearer token","field":"Authorization"}}` + "\n"},
+		{"without a field", http.MethodGet, "Bearer x", `{"error":{"code":"method_not_allowed","message":"use POST"}}` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			lb := newLocalBot(t)
+			req, _ := http.NewRequest(tt.method, lb.srv.URL, bytes.NewReader(messageJSON("29:u", "hi")))
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if string(body) != tt.want || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("body %q (nosniff %q), want %q", body, resp.Header.Get("X-Content-Type-Options"), tt.want)
+			}
+		})
+	}
 }

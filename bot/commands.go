@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"herald"
-
 	"herald/botframework"
+	"herald/card"
 )
 
 // mentionTag matches "<at>Name</at>", which Teams puts in the text of a
@@ -75,22 +75,33 @@ func (t *Turn) userID() string {
 	return t.Activity.From.ID
 }
 
-func (b *Bot) helpCard(t *Turn, preface string) (*botframework.Activity, error) {
-	c := card{}
-	c.add(textBlock(preface, "", ""))
-	c.add(textBlock(b.botName(recipientName(t.Activity))+": what I can do", "Bolder", "Medium"))
-	c.add(textBlock("I send you notifications here, in this chat. You decide which topics you get.", "", ""))
-	c.add(map[string]any{"type": "FactSet", "facts": []map[string]string{
-		{"title": "help", "value": "show this card"},
-		{"title": "topics", "value": "list the topics and turn some off"},
-		{"title": "stop", "value": "stop every notification that isn't critical"},
-		{"title": "stop <topic>", "value": "stop one topic"},
-		{"title": "start <topic>", "value": "get a topic again (start alone: everything)"},
-	}})
-	if len(b.cfg.Topics) > 0 {
-		c.action(imBack("Show topics", "topics"))
+// cardMessage renders m as the only attachment of a message activity
+// whose summary is the notification preview.
+func cardMessage(summary string, m card.Message) (*botframework.Activity, error) {
+	att, err := card.RenderMessage(m)
+	if err != nil {
+		return nil, err
 	}
-	return c.activity("What I can do")
+	return &botframework.Activity{Type: botframework.TypeMessage, Summary: summary, Attachments: []botframework.Attachment{att}}, nil
+}
+
+func (b *Bot) helpCard(t *Turn, preface string) (*botframework.Activity, error) {
+	m := card.Message{
+		Preface:    preface,
+		Heading:    b.botName(recipientName(t.Activity)) + ": what I can do",
+		Paragraphs: []string{"I send you notifications here, in this chat. You decide which topics you get."},
+		Facts: []card.Fact{
+			{Title: "help", Value: "show this card"},
+			{Title: "topics", Value: "list the topics and turn some off"},
+			{Title: "stop", Value: "stop every notification that isn't critical"},
+			{Title: "stop <topic>", Value: "stop one topic"},
+			{Title: "start <topic>", Value: "get a topic again (start alone: everything)"},
+		},
+	}
+	if len(b.cfg.Topics) > 0 {
+		m.Buttons = []card.Button{{Title: "Show topics", Command: "topics"}}
+	}
+	return cardMessage("What I can do", m)
 }
 
 // topicStates returns, for each configured topic, whether the user gets it.
@@ -120,17 +131,16 @@ func (b *Bot) topicStates(ctx context.Context, userID string) (map[string]bool, 
 }
 
 func (b *Bot) topicsCard(ctx context.Context, t *Turn) (*botframework.Activity, error) {
-	c := card{}
-	c.add(textBlock("Your notification topics", "Bolder", "Medium"))
+	m := card.Message{Heading: "Your notification topics"}
 	if len(b.cfg.Topics) == 0 {
-		c.add(textBlock("There are no topics to choose from: every notification is sent to everyone concerned.", "", ""))
-		return c.activity("Your topics")
+		m.Paragraphs = []string{"There are no topics to choose from: every notification is sent to everyone concerned."}
+		return cardMessage("Your topics", m)
 	}
 	on, err := b.topicStates(ctx, t.userID())
 	if err != nil {
 		return nil, err
 	}
-	var choices []map[string]string
+	var choices []string
 	for _, tp := range b.cfg.Topics {
 		state := "off"
 		switch {
@@ -138,22 +148,20 @@ func (b *Bot) topicsCard(ctx context.Context, t *Turn) (*botframework.Activity, 
 			state = "always on (critical)"
 		case on[tp.Name]:
 			state = "on"
-			choices = append(choices, map[string]string{"title": tp.Name, "value": tp.Name})
+			choices = append(choices, tp.Name)
 		}
 		line := "**" + tp.Name + "**: " + state
 		if tp.Description != "" {
 			line += ". " + tp.Description
 		}
-		c.add(textBlock(line, "", ""))
+		m.Paragraphs = append(m.Paragraphs, line)
 	}
 	if len(choices) == 0 {
-		c.add(textBlock("Every optional topic is off. Type **start <topic>** to get one again.", "", ""))
-		return c.activity("Your topics")
+		m.Paragraphs = append(m.Paragraphs, "Every optional topic is off. Type **start <topic>** to get one again.")
+		return cardMessage("Your topics", m)
 	}
-	c.add(map[string]any{"type": "Input.ChoiceSet", "id": "topics", "isMultiSelect": true, "style": "expanded",
-		"label": "Select the topics you no longer want", "choices": choices})
-	c.action(submit("Turn these off", map[string]any{"herald": "optout"}))
-	return c.activity("Your topics")
+	m.Picker = &card.TopicPicker{Label: "Select the topics you no longer want", Topics: choices, Button: "Turn these off"}
+	return cardMessage("Your topics", m)
 }
 
 // stop handles "stop" and "stop <topic>".
@@ -243,23 +251,15 @@ func (b *Bot) unknownTopic(name string) (*botframework.Activity, error) {
 }
 
 func confirmCard(title, text string) (*botframework.Activity, error) {
-	c := card{}
-	c.add(textBlock(title, "Bolder", "Medium"), textBlock(text, "", ""))
-	return c.activity(title)
+	return cardMessage(title, card.Message{Heading: title, Paragraphs: []string{text}})
 }
 
-// optOutSubmit is the value of the topics card's "Turn these off" button:
-// Teams adds the selected choices, comma-separated, as "topics".
-type optOutSubmit struct {
-	Herald string `json:"herald"`
-	Topics string `json:"topics"`
-}
-
-// cardSubmit handles submits of Herald's own cards; it reports false for
-// anyone else's.
+// cardSubmit handles presses of Herald's own opt-out buttons (see
+// card.ParseSubmit): a notification's, or the topics card's "Turn these
+// off" with the reader's choices. It reports false for anything else.
 func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
-	var v optOutSubmit
-	if err := t.DecodeValue(&v); err != nil || v.Herald != "optout" {
+	s, ok := card.ParseSubmit(t.Activity.Value)
+	if !ok || s.Action != card.SubmitOptOut {
 		return false, nil
 	}
 	uid := t.userID()
@@ -268,8 +268,8 @@ func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
 	}
 	var off []string
 	seen := map[string]bool{}
-	for _, name := range strings.Split(v.Topics, ",") {
-		tp, ok := herald.FindTopic(b.cfg.Topics, strings.TrimSpace(name))
+	for _, name := range s.Topics {
+		tp, ok := herald.FindTopic(b.cfg.Topics, name)
 		if !ok || tp.Critical || seen[tp.Name] {
 			continue
 		}

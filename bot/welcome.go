@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"herald/botframework"
+	"herald/card"
 )
 
 // DefaultWelcomeWindow is how long after a welcome a re-install of the
@@ -340,25 +341,21 @@ func (t *WelcomeTemplate) Render(d WelcomeData) (botframework.Attachment, error)
 		}
 		return strings.TrimSpace(buf.String())
 	}
-	c := card{}
-	if title := exec(t.title); title != "" {
-		c.add(textBlock(title, "Bolder", "Medium"))
-	}
-	c.add(textBlock(exec(t.why), "", ""), textBlock(exec(t.offer), "", ""), textBlock(exec(t.next), "", ""))
+	m := card.Message{Heading: exec(t.title), Paragraphs: []string{exec(t.why), exec(t.offer), exec(t.next)}}
 	for _, bt := range t.buttons {
 		title, link, cmd := exec(bt.title), exec(bt.url), exec(bt.command)
 		switch {
 		case link != "":
-			if u, e := url.Parse(link); e != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			if u, e := url.Parse(link); e != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 				continue
 			}
-			c.action(openURL(title, link))
+			m.Buttons = append(m.Buttons, card.Button{Title: title, URL: link})
 		case cmd != "":
-			c.action(imBack(title, cmd))
+			m.Buttons = append(m.Buttons, card.Button{Title: title, Command: cmd})
 		}
 	}
 	if err != nil {
 		return botframework.Attachment{}, err
 	}
-	return c.attachment()
+	return card.RenderMessage(m)
 }

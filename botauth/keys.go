@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"herald/botframework"
 )
 
 // maxDocumentSize bounds the metadata and JWKS documents read.
@@ -105,9 +107,9 @@ func (ks *keySet) plan(kid string, allowFetch bool) (k signingKey, fetch bool, e
 	}
 	if ks.lastErr != nil {
 		// The key may well exist; we could not find out.
-		return signingKey{}, false, fmt.Errorf("%w: key %q: %w", ErrMetadata, clip(kid, 64), ks.lastErr)
+		return signingKey{}, false, fmt.Errorf("%w: key %q: %w", ErrMetadata, botframework.Clip(kid, 64), ks.lastErr)
 	}
-	return signingKey{}, false, fmt.Errorf("%w: %q", ErrUnknownKey, clip(kid, 64))
+	return signingKey{}, false, fmt.Errorf("%w: %q", ErrUnknownKey, botframework.Clip(kid, 64))
 }
 
 // refresh fetches the metadata and the keys and records the outcome. An
@@ -169,7 +171,7 @@ func (ks *keySet) fetch(ctx context.Context) (map[string]signingKey, error) {
 	}
 	jwksURL := base.ResolveReference(ref)
 	if jwksURL.Scheme != "https" && jwksURL.Scheme != "http" {
-		return nil, fmt.Errorf("openid metadata: jwks_uri %q is not http(s)", clip(md.JWKSURI, 200))
+		return nil, fmt.Errorf("openid metadata: jwks_uri %q is not http(s)", botframework.Clip(md.JWKSURI, 200))
 	}
 	var set struct {
 		Keys []jwk `json:"keys"`
@@ -181,11 +183,11 @@ func (ks *keySet) fetch(ctx context.Context) (map[string]signingKey, error) {
 	for i, j := range set.Keys {
 		k, err := j.signingKey()
 		if err != nil {
-			ks.logger.WarnContext(ctx, "bot framework signing keys: key skipped", "index", i, "kid", clip(j.Kid, 64), "err", err)
+			ks.logger.WarnContext(ctx, "bot framework signing keys: key skipped", "index", i, "kid", botframework.Clip(j.Kid, 64), "err", err)
 			continue
 		}
 		if _, dup := keys[j.Kid]; dup {
-			ks.logger.WarnContext(ctx, "bot framework signing keys: duplicate kid, first kept", "kid", clip(j.Kid, 64))
+			ks.logger.WarnContext(ctx, "bot framework signing keys: duplicate kid, first kept", "kid", botframework.Clip(j.Kid, 64))
 			continue
 		}
 		keys[j.Kid] = k
@@ -203,11 +205,11 @@ func (j jwk) signingKey() (signingKey, error) {
 	case j.Kid == "":
 		return signingKey{}, errors.New("no kid")
 	case j.Kty != "RSA":
-		return signingKey{}, fmt.Errorf("kty %q is not RSA", clip(j.Kty, 16))
+		return signingKey{}, fmt.Errorf("kty %q is not RSA", botframework.Clip(j.Kty, 16))
 	case j.Use != "" && j.Use != "sig":
-		return signingKey{}, fmt.Errorf("use %q is not sig", clip(j.Use, 16))
+		return signingKey{}, fmt.Errorf("use %q is not sig", botframework.Clip(j.Use, 16))
 	case j.Alg != "" && j.Alg != "RS256":
-		return signingKey{}, fmt.Errorf("alg %q is not RS256", clip(j.Alg, 16))
+		return signingKey{}, fmt.Errorf("alg %q is not RS256", botframework.Clip(j.Alg, 16))
 	}
 	n, err := decodeBase64URL(j.N)
 	if err != nil {

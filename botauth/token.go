@@ -265,7 +265,7 @@ func (s *TokenSource) translate(err error) error {
 		te.StatusCode = re.Response.StatusCode
 	}
 	if te.Code == "" {
-		te.Body = s.redact(clip(string(re.Body), 512))
+		te.Body = botframework.Clip(s.redact(string(re.Body)), 512) // redact first: a cut could leave part of the secret
 	}
 	return te
 }
@@ -303,12 +303,4 @@ func (e *TokenError) Error() string {
 		fmt.Fprintf(&b, ": %q", e.Body)
 	}
 	return b.String()
-}
-
-// clip shortens s to at most n bytes for messages.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -322,6 +322,18 @@ func TestTokenError(t *testing.T) {
 			body:   `upstream said client_secret=` + testSecret,
 			want:   botauth.TokenError{StatusCode: 502, Body: "upstream said client_secret=[redacted]"},
 		},
+		{
+			name:   "long body cut between characters",
+			status: http.StatusBadGateway,
+			body:   strings.Repeat("é", 300),
+			want:   botauth.TokenError{StatusCode: 502, Body: strings.Repeat("é", 254) + "…"},
+		},
+		{
+			name:   "secret across the cut",
+			status: http.StatusBadGateway,
+			body:   strings.Repeat("é", 250) + " secret=" + testSecret,
+			want:   botauth.TokenError{StatusCode: 502, Body: strings.Repeat("é", 250) + " secret=[…"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

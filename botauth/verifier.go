@@ -188,12 +188,12 @@ func (v *Verifier) verify(ctx context.Context, authorization string, activity *b
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenUnverifiable) {
 			// Header and claims decoded, but alg is absent or unknown.
-			return nil, fmt.Errorf("%w: %q", ErrAlgorithm, clip(fmt.Sprint(tok.Header["alg"]), 32))
+			return nil, fmt.Errorf("%w: %q", ErrAlgorithm, botframework.Clip(fmt.Sprint(tok.Header["alg"]), 32))
 		}
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if alg, _ := tok.Header["alg"].(string); alg != algorithm {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, clip(alg, 32))
+		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, botframework.Clip(alg, 32))
 	}
 	kid, _ := tok.Header["kid"].(string)
 	if kid == "" {
@@ -204,14 +204,14 @@ func (v *Verifier) verify(ctx context.Context, authorization string, activity *b
 		return nil, err
 	}
 	if err := jwt.SigningMethodRS256.Verify(parts[0]+"."+parts[1], tok.Signature, key.pub); err != nil {
-		return nil, fmt.Errorf("%w: key %q", ErrSignature, clip(kid, 64))
+		return nil, fmt.Errorf("%w: key %q", ErrSignature, botframework.Clip(kid, 64))
 	}
 	id, err := v.checkClaims(claims, activity)
 	if err != nil {
 		return nil, err
 	}
 	if len(key.endorsements) > 0 && !slices.Contains(key.endorsements, activity.ChannelID) {
-		return nil, fmt.Errorf("%w: key %q, channel %q", ErrEndorsement, clip(kid, 64), clip(activity.ChannelID, 64))
+		return nil, fmt.Errorf("%w: key %q, channel %q", ErrEndorsement, botframework.Clip(kid, 64), botframework.Clip(activity.ChannelID, 64))
 	}
 	id.KeyID = kid
 	return id, nil
@@ -262,14 +262,14 @@ func (v *Verifier) checkClaims(claims jwt.MapClaims, activity *botframework.Acti
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if iss != v.issuer {
-		return nil, fmt.Errorf("%w: %q", ErrIssuer, clip(iss, 128))
+		return nil, fmt.Errorf("%w: %q", ErrIssuer, botframework.Clip(iss, 128))
 	}
 	aud, err := claims.GetAudience()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if !slices.Contains(aud, v.appID) {
-		return nil, fmt.Errorf("%w: %q", ErrAudience, clip(strings.Join(aud, ","), 128))
+		return nil, fmt.Errorf("%w: %q", ErrAudience, botframework.Clip(strings.Join(aud, ","), 128))
 	}
 	su, present := claims["serviceurl"]
 	if !present {
@@ -283,7 +283,7 @@ func (v *Verifier) checkClaims(claims jwt.MapClaims, activity *botframework.Acti
 		return nil, ErrNoServiceURL
 	}
 	if serviceURL != activity.ServiceURL {
-		return nil, fmt.Errorf("%w: claim %q, activity %q", ErrServiceURLMismatch, clip(serviceURL, 128), clip(activity.ServiceURL, 128))
+		return nil, fmt.Errorf("%w: claim %q, activity %q", ErrServiceURLMismatch, botframework.Clip(serviceURL, 128), botframework.Clip(activity.ServiceURL, 128))
 	}
 	return &Identity{
 		AppID:      v.appID,

@@ -22,6 +22,14 @@ type ChannelAccount struct {
 	Role        string `json:"role,omitempty"`
 }
 
+// BotIDPrefix starts the Teams id of every bot: "28:" and its app id.
+const BotIDPrefix = "28:"
+
+// BotID returns the Teams id of the bot registered with appID, as it
+// appears in Activity.Recipient of what Teams sends the bot and in
+// Activity.From of what the bot sends.
+func BotID(appID string) string { return BotIDPrefix + appID }
+
 // ConversationAccount identifies a conversation: a personal chat ("a:…"), a
 // group chat ("19:…@thread.v2") or a channel ("19:…@thread.tacv2", or a
 // thread within one, "…;messageid=…").

@@ -156,7 +156,7 @@ func parseOperationID(body []byte) (string, error) {
 		if len(id) > maxOperationID || bytes.ContainsFunc(b, func(r rune) bool {
 			return unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
 		}) {
-			return "", fmt.Errorf("operation id is not a single token: %q", clip(id, 64))
+			return "", fmt.Errorf("operation id is not a single token: %q", Clip(id, 64))
 		}
 	}
 	if id == "" {

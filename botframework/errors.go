@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
 // Sentinel errors callers branch on with errors.Is.
@@ -90,7 +89,7 @@ func (e *APIError) Error() string {
 	}
 	if e.Message != "" {
 		b.WriteString(": ")
-		b.WriteString(clip(e.Message, 300))
+		b.WriteString(Clip(e.Message, 300))
 	}
 	return b.String()
 }
@@ -134,7 +133,7 @@ func parseErrorBody(body []byte) (code, message string) {
 	}
 	if trimmed[0] != '{' || json.Unmarshal(trimmed, &env) != nil {
 		if !json.Valid(trimmed) {
-			return "", clip(oneLine(string(trimmed)), 300)
+			return "", Clip(oneLine(string(trimmed)), 300)
 		}
 		var s string
 		if json.Unmarshal(trimmed, &s) == nil {
@@ -459,17 +458,6 @@ type responseError struct {
 func (e *responseError) Error() string { return "bad response: " + e.err.Error() }
 
 func (e *responseError) Unwrap() error { return e.err }
-
-// clip shortens s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
 
 // oneLine replaces control characters so a body fits on one log line.
 func oneLine(s string) string {

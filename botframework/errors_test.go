@@ -253,9 +253,6 @@ func TestAPIErrorBodyCapAndText(t *testing.T) {
 	if got := (&APIError{Op: "delete activity", StatusCode: 503}).Error(); got != "delete activity: status 503" {
 		t.Errorf("Error() = %q", got)
 	}
-	if got := clip("héllo", 2); got != "h…" {
-		t.Errorf("clip = %q", got)
-	}
 }
 
 // TestRetryAfterUsesConnectorClock checks an HTTP-date Retry-After without

@@ -19,6 +19,15 @@
 // When someone presses it, Teams sends the bot a message activity whose
 // value is that object; [ParseSubmit] recognises it.
 //
+// # The bot's own cards
+//
+// A [Message] is a card the bot sends for itself rather than for a caller:
+// a welcome, or the answer to a command. It is a heading and paragraphs,
+// then optionally facts, a [TopicPicker] and buttons that open a page or
+// type a command; [RenderMessage] lays it out. The picker's button sends
+// the reader's choices as one opt-out that [ParseSubmit] recognises, so
+// the bot reads it and a notification's opt-out button the same way.
+//
 // # Placeholders
 //
 // Text may hold per-recipient placeholders such as {{name}}, filled in later

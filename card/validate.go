@@ -215,6 +215,11 @@ func checkCardAction(field string, a botframework.CardAction, needTitle bool) er
 // isURL reports whether s is an absolute http or https URL, or a
 // placeholder the engine fills in later ("{{link}}").
 func isURL(s string) bool {
+	return isLink(s) || strings.HasPrefix(strings.TrimSpace(s), "{{")
+}
+
+// isLink reports whether s is an absolute http or https URL.
+func isLink(s string) bool {
 	l := strings.ToLower(strings.TrimSpace(s))
 	switch {
 	case strings.HasPrefix(l, "https://"):
@@ -222,7 +227,7 @@ func isURL(s string) bool {
 	case strings.HasPrefix(l, "http://"):
 		return len(l) > len("http://")
 	}
-	return strings.HasPrefix(l, "{{")
+	return false
 }
 
 // MessageSize estimates a message's size the way Teams counts it against

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"herald/botframework"
 )
 
 // Defaults of Config.
@@ -184,8 +186,8 @@ func (e *Emulator) AppID() string { return e.cfg.AppID }
 // AppSecret returns the bot's app secret.
 func (e *Emulator) AppSecret() string { return e.cfg.AppSecret }
 
-// BotID returns the bot's Teams id, "28:" + app id.
-func (e *Emulator) BotID() string { return "28:" + e.cfg.AppID }
+// BotID returns the bot's Teams id, "28:" + app id (botframework.BotID).
+func (e *Emulator) BotID() string { return botframework.BotID(e.cfg.AppID) }
 
 // ServeHTTP serves every endpoint of the emulator.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -437,7 +437,7 @@ func (e *Engine) failed(ctx context.Context, it *item, err error, res herald.Del
 		policy:      e.cfg.Retry,
 		jitter:      e.cfg.Rand(),
 	})
-	res.Error = clipText(err.Error(), maxErrText)
+	res.Error = botframework.Clip(err.Error(), maxErrText)
 	switch o.verdict {
 	case verdictRetry:
 		res.State, res.NextAttemptAt, res.Throttled = herald.DeliveryPending, o.at, o.throttled
@@ -448,7 +448,7 @@ func (e *Engine) failed(ctx context.Context, it *item, err error, res herald.Del
 	default:
 		res.State, res.Reason = herald.DeliveryFailed, o.reason
 		if cls.Retryable || cls.Reason == botframework.ReasonServiceError || cls.Reason == botframework.ReasonUnknown || cls.Reason == botframework.ReasonUnauthorized {
-			res.Error = clipText(fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err), maxErrText)
+			res.Error = botframework.Clip(fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err), maxErrText)
 		}
 		e.learn(ctx, d, cls.Reason)
 	}
@@ -627,15 +627,4 @@ func (e *Engine) serviceURL(ctx context.Context, d *herald.Delivery) string {
 		return e.cfg.DefaultServiceURL
 	}
 	return svc
-}
-
-// clipText shortens s to at most n bytes.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

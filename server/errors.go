@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"herald"
@@ -60,20 +59,17 @@ func (s *Server) apiError(r *http.Request, err error) *api.Error {
 	return &api.Error{Status: http.StatusInternalServerError, Code: api.CodeInternal, Message: "internal error; the server's log has the details"}
 }
 
-// fieldPath matches the "field: " prefix the library's validation errors
-// start with ("audience.users[0]: empty").
-var fieldPath = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*(?:\[[0-9]+\])?(?:\.[A-Za-z][A-Za-z0-9]*(?:\[[0-9]+\])?)*): `)
-
-// invalidFrom turns a herald.ErrInvalid error into a 400, naming the
-// field of its first problem.
+// invalidFrom turns a herald.ErrInvalid error into a 400 naming the field
+// of its first *herald.FieldError. The message is that error's own when it
+// is the only problem, else every problem, separated by "; ".
 func invalidFrom(err error) *api.Error {
 	msg := strings.TrimPrefix(err.Error(), herald.ErrInvalid.Error()+": ")
-	first, _, _ := strings.Cut(msg, "\n")
 	e := &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalid, Message: strings.ReplaceAll(msg, "\n", "; ")}
-	if m := fieldPath.FindStringSubmatch(first); m != nil {
-		e.Field = m[1]
-		if !strings.Contains(msg, "\n") {
-			e.Message = strings.TrimPrefix(first, m[0])
+	var fe *herald.FieldError
+	if errors.As(err, &fe) {
+		e.Field = fe.Field
+		if msg == fe.Error() {
+			e.Message = fe.Message
 		}
 	}
 	return e

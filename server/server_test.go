@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -201,19 +202,32 @@ func TestOpenAPIServed(t *testing.T) {
 
 func TestInvalidFrom(t *testing.T) {
 	t.Parallel()
+	parse := func(targets ...string) error {
+		_, err := api.ParseTargets(targets...)
+		return err
+	}
 	tests := []struct {
-		err          error
-		field, msg   string
-		wantStatus   int
-		wantCodeSame bool
+		name       string
+		err        error
+		field, msg string
 	}{
-		{herald.NotificationRequest{}.Validate(), "content", "", 400, true},
-		{herald.NotificationRequest{Content: herald.Content{Text: "x"}, Audience: herald.Audience{Users: []string{"a", " "}}}.Validate(), "audience.users[1]", "empty", 400, true},
+		{"two problems", herald.NotificationRequest{}.Validate(), "content", "content: text or attachments required; audience: names no one"},
+		{"one problem", herald.NotificationRequest{Content: herald.Content{Text: "x"}, Audience: herald.Audience{Users: []string{"a", " "}}}.Validate(),
+			"audience.users[1]", "empty"},
+		{"field error alone", &herald.FieldError{Field: "priority", Message: "no"}, "priority", "no"},
+		{"target", parse(" "), "target", "empty target"},
+		{"text form", parse("team:"), "audience", `entry "team:": want kind:value`},
+		{"no field", fmt.Errorf("%w: unknown delivery state %q", herald.ErrInvalid, "x"), "", `unknown delivery state "x"`},
+		{"field error with context", fmt.Errorf("%w: row 3: %w", herald.ErrInvalid, &herald.FieldError{Field: "users", Message: "empty"}),
+			"users", "row 3: users: empty"},
 	}
 	for _, tt := range tests {
-		e := invalidFrom(tt.err)
-		if e.Field != tt.field || e.Status != tt.wantStatus || e.Code != api.CodeInvalid || (tt.msg != "" && e.Message != tt.msg) {
-			t.Errorf("invalidFrom(%v) = %+v", tt.err, e)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := invalidFrom(tt.err)
+			if e.Field != tt.field || e.Message != tt.msg || e.Status != http.StatusBadRequest || e.Code != api.CodeInvalid {
+				t.Errorf("invalidFrom(%v) = %+v, want field %q message %q", tt.err, e, tt.field, tt.msg)
+			}
+		})
 	}
 }

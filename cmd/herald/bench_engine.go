@@ -677,7 +677,7 @@ func runMemoryChild(ctx context.Context, f engineBenchFlags, e *env) error {
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: []string{host}})
 	eng, err := engine.New(engine.Config{
 		Store: st, Queue: st.RiverDriver(), Connector: conn,
-		Bot:               botframework.ChannelAccount{ID: "28:" + emulator.DefaultAppID},
+		Bot:               botframework.ChannelAccount{ID: botframework.BotID(emulator.DefaultAppID)},
 		DefaultServiceURL: f.childEmulator + "/teams/",
 		// One tenant: no tenant limit, so the run takes minutes, not
 		// hours; the per-conversation pacing (and its memory) stays on.

@@ -306,7 +306,7 @@ func benchActivity(i int) []byte {
 		"type": "message", "id": fmt.Sprintf("17000000%05d", i), "channelId": "msteams",
 		"serviceUrl": benchServiceURL, "timestamp": "2026-01-01T00:00:00.000Z", "locale": "en-US",
 		"from":      map[string]any{"id": id, "name": fmt.Sprintf("Bench User %d", i), "aadObjectId": fmt.Sprintf("00000000-0000-0000-0000-%012d", i)},
-		"recipient": map[string]any{"id": "28:" + benchAppID, "name": "Herald"},
+		"recipient": map[string]any{"id": botframework.BotID(benchAppID), "name": "Herald"},
 		"conversation": map[string]any{"id": fmt.Sprintf("a:1bench-conv-%06d", i), "conversationType": "personal",
 			"tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47"},
 		"channelData": map[string]any{"tenant": map[string]any{"id": "72f988bf-86f1-41af-91ab-2d7cd011db47"}},

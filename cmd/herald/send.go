@@ -210,11 +210,25 @@ func runSend(ctx context.Context, args []string, e *env) error {
 	return waitAndReport(ctx, c, af.url, n.ID, e)
 }
 
+// targetsError turns a refusal of the --to values into a usage error
+// saying what is wrong: the first field at fault, named unless it is the
+// target or the audience as a whole, which the flag already names.
+func targetsError(err error) error {
+	var fe *herald.FieldError
+	if !errors.As(err, &fe) {
+		return fmt.Errorf("send: --to: %w", err)
+	}
+	if fe.Field == "target" || fe.Field == "audience" {
+		return usageError{"send: --to: " + fe.Message}
+	}
+	return usageError{"send: --to: " + fe.Error()}
+}
+
 // request builds the API request from the flags.
 func (f *sendFlags) request(e *env, now time.Time) (api.NotificationRequest, error) {
 	aud, err := api.ParseTargets(f.to...)
 	if err != nil {
-		return api.NotificationRequest{}, usageError{"send: --to: " + strings.TrimPrefix(err.Error(), herald.ErrInvalid.Error()+": ")}
+		return api.NotificationRequest{}, targetsError(err)
 	}
 	req := api.NotificationRequest{
 		Audience: aud, Title: f.title, Topic: f.topic, Critical: f.critical, Key: f.key,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +130,43 @@ func TestSendRequest(t *testing.T) {
 	if diff := cmp.Diff(want, req); diff != "" {
 		t.Fatalf("request (-want +got):\n%s", diff)
 	}
+}
+
+func TestTargetsError(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 600)
+	tests := []struct {
+		name  string
+		to    []string
+		want  string
+		usage bool
+	}{
+		{"empty", []string{" "}, "send: --to: empty target", true},
+		{"commas", []string{"team:a,team:b"}, `send: --to: "team:a,team:b": one target at a time`, true},
+		{"no value", []string{"team:"}, `send: --to: entry "team:": want kind:value`, true},
+		{"channel without team", []string{"channel:/x"}, `send: --to: entry "channel:/x": channel needs a team`, true},
+		{"long identifier", []string{"a", long}, "send: --to: audience.users[1]: longer than 512 bytes", true},
+		{"two problems, the first", []string{long, long}, "send: --to: audience.users[0]: longer than 512 bytes", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := api.ParseTargets(tt.to...)
+			if err == nil {
+				t.Fatal("ParseTargets accepted the targets")
+			}
+			got := targetsError(err)
+			var u usageError
+			if got.Error() != tt.want || errors.As(got, &u) != tt.usage {
+				t.Errorf("targetsError = %q (usage %v), want %q (usage %v)", got, errors.As(got, &u), tt.want, tt.usage)
+			}
+		})
+	}
+	t.Run("not a field error", func(t *testing.T) {
+		t.Parallel()
+		boom := errors.New("boom")
+		if got := targetsError(boom); got.Error() != "send: --to: boom" || !errors.Is(got, boom) {
+			t.Errorf("targetsError = %v", got)
+		}
+	})
 }

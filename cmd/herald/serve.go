@@ -124,7 +124,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: cfg.Trusted})
 	h.eng, err = engine.New(engine.Config{
 		Store: h.store, Queue: h.store.RiverDriver(), Connector: conn,
-		Bot:               botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName},
+		Bot:               botframework.ChannelAccount{ID: botframework.BotID(cfg.AppID), Name: cfg.BotName},
 		DefaultServiceURL: cfg.ServiceURL,
 		Limits:            engine.Limits{TenantRPS: cfg.TenantRPS, Disabled: !cfg.Pacing},
 		Concurrency:       cfg.Concurrency,
@@ -177,7 +177,7 @@ func (h *heraldNode) stop(ctx context.Context) error {
 func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Store, eng *engine.Engine, log *slog.Logger) (*bot.Bot, error) {
 	// Welcomes go through the engine (paced, retried, recorded, sent once
 	// per welcome); replies in conversations go directly.
-	sender := bot.NewEngineSender(eng, bot.NewConnectorSender(conn, st, botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: cfg.BotName}))
+	sender := bot.NewEngineSender(eng, bot.NewConnectorSender(conn, st, botframework.ChannelAccount{ID: botframework.BotID(cfg.AppID), Name: cfg.BotName}))
 	v, err := botauth.NewVerifier(botauth.VerifierConfig{AppID: cfg.AppID, MetadataURL: cfg.MetadataURL,
 		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: log})
 	if err != nil {

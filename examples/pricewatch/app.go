@@ -87,7 +87,7 @@ func (a *app) wire(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	account := botframework.ChannelAccount{ID: "28:" + cfg.AppID, Name: "Price watch"}
+	account := botframework.ChannelAccount{ID: botframework.BotID(cfg.AppID), Name: "Price watch"}
 	a.eng, err = engine.New(engine.Config{Store: a.store, Queue: a.store.RiverDriver(), Connector: conn,
 		Bot: account, DefaultServiceURL: cfg.Emulator + "/teams/", Logger: cfg.Logger})
 	if err != nil {
