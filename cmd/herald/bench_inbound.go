@@ -239,7 +239,7 @@ func serveBenchBot(store *sqlstore.Store, keysURL string) (*loopback, error) {
 	// The bot queues its background jobs (member fetches) in the engine's
 	// job runner, which is not started: the bench times the inbound path.
 	jobs, err := engine.New(engine.Config{Store: store, Queue: store.RiverDriver(), Connector: conn,
-		Bot: botframework.ChannelAccount{ID: "28:" + benchAppID}})
+		Bot: botframework.ChannelAccount{ID: botframework.BotID(benchAppID)}})
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func newBot(cfg config, st *sqlstore.Store, log *slog.Logger) (*bot.Bot, *engine
 	}
 	conn := botframework.NewConnector(botframework.ConnectorOptions{HTTPClient: hc, Tokens: tokens, TrustedHosts: trusted})
 	eng, err := engine.New(engine.Config{Store: st, Queue: st.RiverDriver(), Connector: conn,
-		Bot: botframework.ChannelAccount{ID: "28:" + cfg.appID, Name: "Slow Answer"}, Logger: log})
+		Bot: botframework.ChannelAccount{ID: botframework.BotID(cfg.appID), Name: "Slow Answer"}, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
