@@ -158,13 +158,6 @@ func (b *testBot) verify(r *http.Request, a *botframework.Activity) error {
 	return nil
 }
 
-// activities returns what the bot accepted so far.
-func (b *testBot) activities() []botframework.Activity {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.got)
-}
-
 // await waits until the bot accepted at least n activities.
 func (b *testBot) await(t *testing.T, n int) []botframework.Activity {
 	t.Helper()

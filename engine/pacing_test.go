@@ -15,7 +15,6 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time           { return c.t }
 func (c *fakeClock) add(d time.Duration)      { c.t = c.t.Add(d) }
 func newFakeClock() *fakeClock                { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-func ms(n int) time.Duration                  { return time.Duration(n) * time.Millisecond }
 func (c *fakeClock) ns() int64                { return c.t.UnixNano() }
 func (c *fakeClock) since(t0 time.Time) int64 { return int64(c.t.Sub(t0) / time.Millisecond) }
 

@@ -274,7 +274,7 @@ func botStatusOK(dl emulator.Delivery, err error) error {
 	}
 	for _, s := range dl.BotStatus {
 		if s/100 != 2 {
-			return fmt.Errorf("Herald answered the activity with HTTP %d", s)
+			return fmt.Errorf("the bot answered the activity with HTTP %d", s)
 		}
 	}
 	return nil
