@@ -77,15 +77,6 @@ func threadID(channelID, rootID string) string { return channelID + messageIDMar
 
 const messageIDMarker = ";messageid="
 
-// splitThread splits "19:…;messageid=123" into the channel id and root id.
-func splitThread(id string) (channel, root string, ok bool) {
-	i := strings.Index(id, messageIDMarker)
-	if i < 0 {
-		return id, "", false
-	}
-	return id[:i], id[i+len(messageIDMarker):], true
-}
-
 // activityClock hands out message ids the way Teams does in channels:
 // milliseconds since the epoch, strictly increasing. Caller holds e.mu.
 type activityClock struct{ last int64 }

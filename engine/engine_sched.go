@@ -29,7 +29,6 @@ type fifo struct {
 
 func (q *fifo) len() int      { return len(q.items) - q.head }
 func (q *fifo) push(it *item) { q.items = append(q.items, it) }
-func (q *fifo) front() *item  { return q.items[q.head] }
 func (q *fifo) pushFront(it *item) {
 	if q.head > 0 {
 		q.head--

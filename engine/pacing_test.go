@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
+	goruntime "runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -12,7 +15,6 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time           { return c.t }
 func (c *fakeClock) add(d time.Duration)      { c.t = c.t.Add(d) }
 func newFakeClock() *fakeClock                { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-func ms(n int) time.Duration                  { return time.Duration(n) * time.Millisecond }
 func (c *fakeClock) ns() int64                { return c.t.UnixNano() }
 func (c *fakeClock) since(t0 time.Time) int64 { return int64(c.t.Sub(t0) / time.Millisecond) }
 
@@ -182,25 +184,77 @@ func TestPacerDisabledAndCancel(t *testing.T) {
 
 func TestPacerReserveBlocksUntilAllowed(t *testing.T) {
 	t.Parallel()
-	p := newPacer(Limits{TenantRPS: -1, Conversation: []Window{{Period: 50 * time.Millisecond, Max: 1}}}, time.Now)
+	// The clock moves only when the test moves it, and remembers the last
+	// time it was read: the time the pacer granted a reservation at.
+	var now, lastRead, reads atomic.Int64
+	now.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	clock := func() time.Time {
+		v := now.Load()
+		lastRead.Store(v)
+		reads.Add(1)
+		return time.Unix(0, v)
+	}
+	const period = 50 * time.Millisecond
+	p := newPacer(Limits{TenantRPS: -1, Conversation: []Window{{Period: period, Max: 1}}}, clock)
 	conv := p.convKey("c:x")
-	ctx := context.Background()
-	start := time.Now()
-	for range 3 {
-		if err := p.reserve(ctx, "t", conv); err != nil {
-			t.Fatal(err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // only against hanging
+	defer cancel()
+	if err := p.reserve(ctx, "t", conv); err != nil {
+		t.Fatal(err)
+	}
+	p.done("t", conv)
+	t0 := now.Load()
+	granted := make(chan error, 1)
+	seen := reads.Load()
+	go func() { granted <- p.reserve(ctx, "t", conv) }()
+	// Each step waits until the waiting caller has looked at the clock,
+	// then moves it 10 ms and wakes the caller.
+	const step = 10 * time.Millisecond
+	for {
+		for reads.Load() == seen {
+			select {
+			case err := <-granted:
+				t.Fatalf("reserve returned %v at +%v without reading the clock", err, time.Duration(lastRead.Load()-t0))
+			case <-ctx.Done():
+				t.Fatal("the waiting caller never looked at the clock")
+			default:
+				goruntime.Gosched()
+			}
 		}
-		p.done("t", conv)
+		select {
+		case err := <-granted:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at := time.Duration(lastRead.Load() - t0); at != period {
+				t.Fatalf("second call granted at +%v, want +%v (one call per %v)", at, period, period)
+			}
+			p.done("t", conv)
+			return
+		default:
+		}
+		if time.Duration(now.Load()-t0) > period {
+			t.Fatalf("second call not granted at +%v", time.Duration(now.Load()-t0))
+		}
+		seen = reads.Load()
+		now.Add(int64(step))
+		p.cancel("other", p.convKey("c:other")) // wakes the waiting caller
 	}
-	if d := time.Since(start); d < 100*time.Millisecond {
-		t.Fatalf("3 calls at 1 per 50 ms took %v", d)
+}
+
+func TestPacerReserveCancelled(t *testing.T) {
+	t.Parallel()
+	c := newFakeClock()
+	p := newPacer(Limits{TenantRPS: -1, Conversation: []Window{{Period: time.Hour, Max: 1}}}, c.now)
+	conv := p.convKey("c:x")
+	if err := p.reserve(context.Background(), "t", conv); err != nil {
+		t.Fatal(err)
 	}
-	cctx, cancel := context.WithCancel(ctx)
+	p.done("t", conv)
+	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := p.reserve(cctx, "t", conv); err == nil {
-		// The window may have passed already; then the reservation
-		// succeeds without waiting, which is also right.
-		p.done("t", conv)
+	if err := p.reserve(ctx, "t", conv); !errors.Is(err, context.Canceled) {
+		t.Fatalf("reserve with a cancelled context and no room = %v, want context.Canceled", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"time"
 
 	"herald"
@@ -125,12 +124,4 @@ func decide(c botframework.Classification, in attemptInfo) outcome {
 		return transient()
 	}
 	return outcome{verdict: verdictFailed, reason: herald.FailureReason(c.Reason)}
-}
-
-// gaveUp explains a failure recorded because retries ran out.
-func gaveUp(attempts int, deadline, at time.Time, err error) string {
-	if !at.IsZero() && at.After(deadline) {
-		return fmt.Sprintf("deadline %s passed after %d attempts: %v", deadline.UTC().Format(time.RFC3339), attempts, err)
-	}
-	return fmt.Sprintf("gave up after %d attempts: %v", attempts, err)
 }

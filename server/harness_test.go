@@ -40,7 +40,6 @@ type bundle struct {
 	metrics *Metrics
 	started atomic.Bool
 	tenant  string
-	nUsers  atomic.Int64
 }
 
 type bundleOpts struct {

@@ -58,9 +58,11 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	var errs []error
 	if cfg.Engine == nil {
+		//lint:ignore ST1005 the message starts with the name of the Config field
 		errs = append(errs, errors.New("Engine is required"))
 	}
 	if cfg.Store == nil {
+		//lint:ignore ST1005 the message starts with the name of the Config field
 		errs = append(errs, errors.New("Store is required"))
 	}
 	if len(cfg.APIKeys) == 0 {

@@ -19,13 +19,6 @@ import (
 // and lower() for case-insensitive matches. Where the dialects truly
 // differ, branch on s.dialect next to the query.
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // prepared returns a prepared statement for query, preparing it once per
 // Store: SQLite spends more time parsing a statement than running a
 // simple one. database/sql re-prepares it on other connections as needed.

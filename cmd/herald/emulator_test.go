@@ -64,7 +64,7 @@ func startEmulator(t *testing.T, args ...string) (string, *lineWriter) {
 	case err := <-done:
 		done <- err
 		t.Fatalf("emulator exited: %v\n%s", err, out)
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute): // only against hanging
 		t.Fatalf("emulator not ready:\n%s", out)
 	}
 	first, _, _ := strings.Cut(out.String(), "\n")
