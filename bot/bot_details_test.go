@@ -215,7 +215,7 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 		c.Connector = botframework.NewConnector(botframework.ConnectorOptions{Tokens: staticToken("token"),
 			TrustedHosts: []string{host.Host}})
 	})
-	startJobRunner(t, lb.eng, lb.bot)
+	startJobRunner(t, lb.eng, lb.bot.RunJob)
 	ctx := context.Background()
 	serviceURL := teams.URL + "/teams/"
 	write := func(text string) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ type harness struct {
 	botURL string
 	bot    *bot.Bot
 	eng    *engine.Engine // the job runner (River) the bot's jobs run in
+	gate   *jobGate       // the bot's jobs run only in flush, unless freed
 	cfg    bot.Config
 	store  *sqlstore.Store
 	tenant emulator.Tenant
@@ -86,7 +88,9 @@ func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startJobRunner(t, eng, bot)
+	gate := newJobGate()
+	startJobRunner(t, eng, gate.wrap(bot.RunJob))
+	t.Cleanup(gate.setFree) // runs before the engine stops: held jobs end
 	botMux.Handle("/api/messages", bot)
 	tenant, err := emu.AddTenant(emulator.TenantSpec{Name: "Contoso"})
 	if err != nil {
@@ -98,7 +102,7 @@ func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 		}
 	})
 	return &harness{t: t, ctx: ctx, emu: emu, emuURL: emuSrv.URL, botURL: botSrv.URL + "/api/messages",
-		bot: bot, eng: eng, cfg: cfg, store: store, tenant: tenant}
+		bot: bot, eng: eng, gate: gate, cfg: cfg, store: store, tenant: tenant}
 }
 
 // newJobRunner returns a delivery engine over store, whose job runner
@@ -114,11 +118,10 @@ func newJobRunner(t *testing.T, store *sqlstore.Store, conn *botframework.Connec
 	return eng
 }
 
-// startJobRunner registers b's jobs with eng and starts it until the test
-// ends.
-func startJobRunner(t *testing.T, eng *engine.Engine, b *bot.Bot) {
+// startJobRunner registers h with eng and starts it until the test ends.
+func startJobRunner(t *testing.T, eng *engine.Engine, h herald.JobHandler) {
 	t.Helper()
-	eng.HandleJobs(b.RunJob)
+	eng.HandleJobs(h)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +145,8 @@ func (h *harness) user(name string) emulator.User {
 
 func (h *harness) flush() {
 	h.t.Helper()
+	h.gate.open()
+	defer h.gate.shut()
 	if err := h.eng.Drain(h.ctx); err != nil {
 		h.t.Fatalf("flush: %v", err)
 	}
@@ -678,6 +683,7 @@ func TestE2ECommands(t *testing.T) {
 func TestE2EBackgroundWorker(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	h.gate.setFree() // the job runner works on its own, no flush
 	if err := h.bot.Start(h.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -704,7 +710,7 @@ func (h *harness) restart() {
 		h.t.Fatal(err)
 	}
 	h.bot = b
-	h.eng.HandleJobs(b.RunJob)
+	h.eng.HandleJobs(h.gate.wrap(b.RunJob))
 }
 
 func TestE2EWelcomeSurvivesCrash(t *testing.T) {
@@ -747,7 +753,7 @@ func TestE2EWelcomeSurvivesCrash(t *testing.T) {
 	go func() { _ = dead.Stop(context.Background()) }() // takes no more jobs; its one job hangs
 	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
 	h.restart()
-	startJobRunner(t, h.eng, h.bot)
+	startJobRunner(t, h.eng, h.gate.wrap(h.bot.RunJob))
 	h.flush()
 	if got := h.fromBot(team.ID); len(got) != 1 {
 		t.Fatalf("after the restart: %d team welcomes, want 1", len(got))
@@ -843,4 +849,62 @@ func TestE2EGoBotHandlers(t *testing.T) {
 	if echo[0].Activity.ReplyToID != res.ActivityID {
 		t.Errorf("reply to %q, want %q", echo[0].Activity.ReplyToID, res.ActivityID)
 	}
+}
+
+// jobGate holds the bot's jobs until the test flushes, so that a test sees
+// what a request did before any background work ran, as it would on a
+// busy node; free lets them run at once.
+type jobGate struct {
+	mu   sync.Mutex
+	ch   chan struct{} // closed while jobs may run
+	free bool
+}
+
+func newJobGate() *jobGate { return &jobGate{ch: make(chan struct{})} }
+
+// wrap returns h behind the gate.
+func (g *jobGate) wrap(h herald.JobHandler) herald.JobHandler {
+	return func(ctx context.Context, j herald.Job) error {
+		g.mu.Lock()
+		ch := g.ch
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return h(ctx, j)
+	}
+}
+
+// open lets jobs run; shut holds them again (unless freed).
+func (g *jobGate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.ch:
+	default:
+		close(g.ch)
+	}
+}
+
+func (g *jobGate) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.free {
+		return
+	}
+	select {
+	case <-g.ch:
+		g.ch = make(chan struct{})
+	default:
+	}
+}
+
+// setFree lets jobs run from now on, without flushes.
+func (g *jobGate) setFree() {
+	g.open()
+	g.mu.Lock()
+	g.free = true
+	g.mu.Unlock()
 }

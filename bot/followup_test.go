@@ -245,6 +245,7 @@ func TestFollowUpSurvivesCrash(t *testing.T) {
 		<-release
 		return nil, errors.New("the process died")
 	})
+	h.gate.setFree()
 	di := h.user("Di Fox")
 	res := h.ask(di.ID, "", "double 8")
 	<-hung
@@ -254,7 +255,7 @@ func TestFollowUpSurvivesCrash(t *testing.T) {
 	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
 	h.restart()
 	h.bot.HandleLater("double", double)
-	startJobRunner(t, h.eng, h.bot)
+	startJobRunner(t, h.eng, h.gate.wrap(h.bot.RunJob))
 	h.flush()
 	if got := strings.Join(h.texts(res.ConversationID), "|"); got != "Working on it…|8 doubled is 16" {
 		t.Fatalf("after the restart: %q", got)
@@ -313,6 +314,7 @@ func TestFollowUpDoesNotHoldBackWelcomes(t *testing.T) {
 		}
 		return double(ctx, f)
 	})
+	h.gate.setFree() // the job runner works on its own, no flush
 	if err := h.bot.Start(h.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +358,7 @@ func TestFollowUpReleasedOnStop(t *testing.T) {
 		}
 		return double(ctx, f)
 	})
+	h.gate.setFree()
 	res := h.ask(h.user("Hu Li").ID, "", "double 7")
 	<-started
 	stopCtx, cancel := context.WithCancel(h.ctx)
@@ -365,7 +368,7 @@ func TestFollowUpReleasedOnStop(t *testing.T) {
 	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
 	h.restart()
 	h.bot.HandleLater("double", double)
-	startJobRunner(t, h.eng, h.bot)
+	startJobRunner(t, h.eng, h.gate.wrap(h.bot.RunJob))
 	h.flush()
 	if got := strings.Join(h.texts(res.ConversationID), "|"); got != "Working on it…|7 doubled is 14" {
 		t.Fatalf("after the restart: %q", got)
