@@ -188,6 +188,13 @@ type Preference struct {
 // topic.
 const TopicAll = "*"
 
+// WelcomeMark is a welcome about to be recorded: its subject and when the
+// subject was last welcomed, as read before (zero for never).
+type WelcomeMark struct {
+	Subject string
+	Last    time.Time
+}
+
 // DirectoryStore persists tenants, users, teams, channels, memberships,
 // conversation references, preferences and welcome records. Lookups of missing records return ErrNotFound.
 type DirectoryStore interface {
@@ -266,6 +273,12 @@ type DirectoryStore interface {
 	WelcomeLast(ctx context.Context, kind, subject string) (time.Time, error)
 	// WelcomeMark records that a welcome of kind was sent to subject at at.
 	WelcomeMark(ctx context.Context, kind, subject string, at time.Time) error
+	// WelcomeMarkTx records, inside tx, that welcomes of kind went to the
+	// marks' subjects at at, each only if its last welcome is still the
+	// one the mark saw (Last; zero for none). If any changed meanwhile (a
+	// welcome by another process), it returns ErrConflict and the caller
+	// rolls tx back.
+	WelcomeMarkTx(ctx context.Context, tx *sql.Tx, kind string, marks []WelcomeMark, at time.Time) error
 
 	// LegacyTasksMove hands the background tasks that an older Herald
 	// left in its own table (before one job runner ran every job) to move, inside

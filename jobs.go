@@ -42,9 +42,11 @@ type Job struct {
 
 // JobQueue stores jobs durably for the runner. It reports whether it
 // added the job (false: a unique job with the same Kind and Key waits or
-// runs).
+// runs). EnqueueTx stores it inside tx (a transaction of the same
+// database), so that it commits with the caller's rows.
 type JobQueue interface {
 	Enqueue(ctx context.Context, j Job) (bool, error)
+	EnqueueTx(ctx context.Context, tx *sql.Tx, j Job) (bool, error)
 }
 
 // JobHandler runs one job. Returning nil ends the job; an error wrapping

@@ -106,7 +106,8 @@ type Bot struct {
 	onCard    []Handler
 	onEvent   []Handler
 	later     map[string]FollowUpFunc
-	details   detailsGate // when member fetches may be queued again
+	details   detailsGate  // when member fetches may be queued again
+	welcomes  welcomeQueue // personal welcomes waiting to be stored (welcome_batch.go)
 
 	lifeMu  sync.Mutex
 	cancel  context.CancelFunc

@@ -39,10 +39,13 @@ const (
 // userDetailsTask is queued when a user reaches the bot personally before
 // the directory knows their email or UPN.
 type userDetailsTask struct {
-	UserID         string `json:"userId"`
-	ConversationID string `json:"conversationId"`
-	TenantID       string `json:"tenantId"`
-	ServiceURL     string `json:"serviceUrl"`
+	UserID         string `json:"userId,omitempty"`
+	ConversationID string `json:"conversationId,omitempty"`
+	TenantID       string `json:"tenantId,omitempty"`
+	ServiceURL     string `json:"serviceUrl,omitempty"`
+	// Users, when set, are the users of one job queued for a batch of
+	// personal installs (welcome_batch.go); the fields above are empty.
+	Users []userDetailsTask `json:"users,omitempty"`
 }
 
 // hasDetails reports whether a user can be found by email or UPN.
@@ -75,12 +78,30 @@ func (b *Bot) runUserDetails(ctx context.Context, t herald.Job) error {
 	if err := decodeTask(t, &p); err != nil {
 		return err
 	}
-	err := b.userDetails(ctx, p)
-	if err != nil && (t.Final || errors.Is(err, errDrop) || errors.Is(err, herald.ErrUnreachable) ||
-		botframework.Classify(err).Reason.Permanent()) {
-		b.details.missed(p.UserID, b.now())
+	users := p.Users
+	if len(users) == 0 {
+		users = []userDetailsTask{p}
 	}
-	return err
+	// Each user on their own: a permanent failure ends that user's fetch;
+	// a passing one retries the job, where those fetched already are
+	// skipped (their details are in the directory).
+	var retry error
+	for _, u := range users {
+		err := b.userDetails(ctx, u)
+		permanent := errors.Is(err, errDrop) || errors.Is(err, herald.ErrUnreachable) ||
+			botframework.Classify(err).Reason.Permanent()
+		switch {
+		case err == nil:
+		case permanent || t.Final:
+			b.details.missed(u.UserID, b.now())
+			if len(users) == 1 {
+				return err
+			}
+		case retry == nil:
+			retry = err
+		}
+	}
+	return retry
 }
 
 // userDetails fetches the user from their personal chat and records their
@@ -141,8 +162,9 @@ type detailsGate struct {
 }
 
 type gateEntry struct {
-	until  time.Time
-	misses int
+	until   time.Time
+	misses  int
+	pending bool // a fetch was queued (not: came back empty)
 }
 
 func (g *detailsGate) allow(userID string, now time.Time) bool {
@@ -156,7 +178,7 @@ func (g *detailsGate) queued(userID string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e := g.m[userID]
-	e.until = now.Add(detailsQueuedHold)
+	e.until, e.pending = now.Add(detailsQueuedHold), true
 	g.put(userID, e, now)
 }
 
@@ -165,8 +187,18 @@ func (g *detailsGate) missed(userID string, now time.Time) {
 	defer g.mu.Unlock()
 	e := g.m[userID]
 	e.misses++
-	e.until = now.Add(missWait(e.misses))
+	e.until, e.pending = now.Add(missWait(e.misses)), false
 	g.put(userID, e, now)
+}
+
+// reopen lets a fetch be queued at once again (a new install), unless one
+// was just queued.
+func (g *detailsGate) reopen(userID string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e, ok := g.m[userID]; ok && !(e.pending && now.Before(e.until)) {
+		delete(g.m, userID)
+	}
 }
 
 func (g *detailsGate) forget(userID string) {

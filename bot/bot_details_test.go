@@ -215,7 +215,18 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 		c.Connector = botframework.NewConnector(botframework.ConnectorOptions{Tokens: staticToken("token"),
 			TrustedHosts: []string{host.Host}})
 	})
-	startJobRunner(t, lb.eng, lb.bot.RunJob)
+	// The bot's jobs run only when the test flushes.
+	gate := newJobGate()
+	startJobRunner(t, lb.eng, gate.wrap(lb.bot.RunJob))
+	t.Cleanup(gate.setFree)
+	flush := func() {
+		t.Helper()
+		gate.open()
+		defer gate.shut()
+		if err := lb.eng.Drain(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx := context.Background()
 	serviceURL := teams.URL + "/teams/"
 	write := func(text string) {
@@ -234,9 +245,7 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 	}
 	write("hi")
 	write("anyone?")
-	if err := lb.eng.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	if n := fetches.Load(); n != 1 {
 		t.Fatalf("member fetched %d times, want once (a 403 is not retried)", n)
 	}
@@ -248,9 +257,7 @@ func TestUserDetailsBlockedMarksUserBlocked(t *testing.T) {
 	if u, err := lb.store.UserGet(ctx, userID); err != nil || u.Blocked {
 		t.Fatalf("after she wrote: %+v, %v (want not blocked)", u, err)
 	}
-	if err := lb.eng.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	flush()
 	if n := fetches.Load(); n != 2 {
 		t.Fatalf("member fetched %d times, want twice", n)
 	}

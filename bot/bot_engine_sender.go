@@ -14,9 +14,10 @@ import (
 
 // Notifier is what the bot needs of a delivery engine (*engine.Engine
 // implements it): accept a notification, stored durably with its first job
-// before Send returns.
+// before SendWith returns, running also in the same transaction (nil: no
+// more).
 type Notifier interface {
-	Send(ctx context.Context, req herald.NotificationRequest) (herald.Notification, error)
+	SendWith(ctx context.Context, req herald.NotificationRequest, also herald.TxFunc) (herald.Notification, error)
 }
 
 // engineSender is the Sender that goes through the delivery engine.
@@ -25,11 +26,12 @@ type engineSender struct {
 	fallback Sender
 }
 
-// queuedSender is a Sender that only queues: it returns once the message
-// is stored for delivery, so the bot may use it inside a request.
-type queuedSender interface{ queued() }
+// queuedSender is a Sender that only queues, through a Notifier: it
+// returns once the message is stored for delivery, so the bot may use it
+// inside a request (and store personal welcomes in batches).
+type queuedSender interface{ notifier() Notifier }
 
-func (s *engineSender) queued() {}
+func (s *engineSender) notifier() Notifier { return s.eng }
 
 // NewEngineSender returns a Sender that sends the bot's messages through
 // the delivery engine: a message to a user's personal chat, or a new post
@@ -112,7 +114,7 @@ func request(a *botframework.Activity, opts SendOptions) herald.NotificationRequ
 
 // send submits req and returns the notification's id.
 func (s *engineSender) send(ctx context.Context, req herald.NotificationRequest) (string, error) {
-	n, err := s.eng.Send(ctx, req)
+	n, err := s.eng.SendWith(ctx, req, nil)
 	if errors.Is(err, herald.ErrInvalid) {
 		return "", fmt.Errorf("send through the engine: %w: %w", err, errDrop)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
@@ -155,6 +156,16 @@ type recordingQueue struct {
 
 func (q *recordingQueue) Enqueue(ctx context.Context, j herald.Job) (bool, error) {
 	added, err := q.next.Enqueue(ctx, j)
+	if added {
+		q.mu.Lock()
+		q.jobs = append(q.jobs, j)
+		q.mu.Unlock()
+	}
+	return added, err
+}
+
+func (q *recordingQueue) EnqueueTx(ctx context.Context, tx *sql.Tx, j herald.Job) (bool, error) {
+	added, err := q.next.EnqueueTx(ctx, tx, j)
 	if added {
 		q.mu.Lock()
 		q.jobs = append(q.jobs, j)

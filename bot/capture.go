@@ -61,7 +61,7 @@ func (b *Bot) capture(ctx context.Context, t *Turn) error {
 	}
 	// A personal install or message carries no email or UPN: fetch them
 	// once, so the user can be reached by either.
-	if sender.ID != "" && isPersonal(a, team) {
+	if sender.ID != "" && isPersonal(a, team) && !b.batchesInstall(a) {
 		if err := b.queueUserDetails(ctx, a, sender, tenantID); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
@@ -275,13 +275,14 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 	if !fresh {
 		return nil
 	}
-	b.details.forget(a.From.ID) // a new install may fetch the details again at once
+	b.details.reopen(a.From.ID, now) // a new install may fetch the details again at once
 	p := personalWelcomeTask{UserID: a.From.ID, ConversationID: a.Conversation.ID, TenantID: tenantID,
 		ServiceURL: a.ServiceURL, BotName: recipientName(a)}
-	if _, ok := b.sender.(queuedSender); ok {
+	if q, ok := b.sender.(queuedSender); ok {
 		// The welcome is stored as a notification of the delivery engine
-		// right here, with its first job: one durable hop, no task.
-		return b.welcomePersonal(ctx, p)
+		// before Teams gets its answer, in a batch with the welcomes of
+		// installs arriving meanwhile: one durable hop, no task.
+		return b.welcomes.add(ctx, b, q.notifier(), p)
 	}
 	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, p)
 }
@@ -302,6 +303,15 @@ func recipientName(a *botframework.Activity) string {
 		return a.Recipient.Name
 	}
 	return ""
+}
+
+// batchesInstall reports whether a is a personal install whose welcome
+// and member fetch go into a batch (welcome_batch.go).
+func (b *Bot) batchesInstall(a *botframework.Activity) bool {
+	_, queued := b.sender.(queuedSender)
+	install := a.Type == botframework.TypeInstallationUpdate && a.Action == botframework.ActionAdd ||
+		a.Type == botframework.TypeConversationUpdate && a.BotAdded()
+	return queued && install
 }
 
 // addTask queues background work as a durable job, unique by kind and

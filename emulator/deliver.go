@@ -97,8 +97,30 @@ func (e *Emulator) channelClaims(now time.Time) jwt.MapClaims {
 	}
 }
 
+// channelTokenReuse is how long the channel keeps using one token: the
+// Bot Framework sends the same bearer token with many activities until it
+// nears its expiry, rather than signing one per activity.
+const channelTokenReuse = 10 * time.Minute
+
+// channelTok is a token the channel signed, with what it was signed for.
+type channelTok struct {
+	token, kid, serviceURL string
+	at                     time.Time
+}
+
+// channelToken returns the channel's token for an activity sent at now:
+// the current one while it is less than channelTokenReuse old and the
+// signing key and serviceUrl are unchanged, else a new one.
 func (e *Emulator) channelToken(now time.Time) string {
-	return e.keys.signer().sign(e.channelClaims(now))
+	key, svc := e.keys.signer(), e.ServiceURL()
+	e.tokMu.Lock()
+	defer e.tokMu.Unlock()
+	t := e.tok
+	if t.token != "" && t.kid == key.kid && t.serviceURL == svc && !now.Before(t.at) && now.Sub(t.at) < channelTokenReuse {
+		return t.token
+	}
+	e.tok = channelTok{token: key.sign(e.channelClaims(now)), kid: key.kid, serviceURL: svc, at: now}
+	return e.tok.token
 }
 
 // postToBot POSTs an activity body to the bot with token as bearer and

@@ -79,6 +79,9 @@ type Emulator struct {
 	baseMu sync.RWMutex
 	base   string
 
+	tokMu sync.Mutex
+	tok   channelTok // the channel's current token, reused as Teams does
+
 	// mu guards the world below and changed.
 	mu      sync.Mutex
 	changed chan struct{}

@@ -15,6 +15,14 @@ import (
 // in the background. With an IdempotencyKey already used, it returns the
 // notification created then and starts nothing new.
 func (e *Engine) Send(ctx context.Context, req herald.NotificationRequest) (herald.Notification, error) {
+	return e.SendWith(ctx, req, nil)
+}
+
+// SendWith is Send with also run in the transaction that stores the
+// notification and its first job (the bot records the welcomes a
+// notification carries there), so that all of it commits or none does.
+// also does not run when the IdempotencyKey was used already.
+func (e *Engine) SendWith(ctx context.Context, req herald.NotificationRequest, also herald.TxFunc) (herald.Notification, error) {
 	if err := req.Validate(); err != nil {
 		return herald.Notification{}, err
 	}
@@ -28,8 +36,13 @@ func (e *Engine) Send(ctx context.Context, req herald.NotificationRequest) (hera
 	first := n
 	n, created, err := e.store.NotificationCreate(ctx, n, func(ctx context.Context, tx *sql.Tx) error {
 		args, opts := e.expandInsert(first)
-		_, err := e.river.InsertTx(ctx, tx, args, opts)
-		return err
+		if _, err := e.river.InsertTx(ctx, tx, args, opts); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return herald.Notification{}, fmt.Errorf("send: %w", err)

@@ -95,6 +95,19 @@ func (e *Engine) Enqueue(ctx context.Context, j herald.Job) (bool, error) {
 	return !res.UniqueSkippedAsDuplicate, nil
 }
 
+// EnqueueTx implements herald.JobQueue: Enqueue inside tx.
+func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, j herald.Job) (bool, error) {
+	args, opts, err := e.taskInsert(j)
+	if err != nil {
+		return false, err
+	}
+	res, err := e.river.InsertTx(ctx, tx, args, opts)
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
+	}
+	return !res.UniqueSkippedAsDuplicate, nil
+}
+
 // taskInsert turns a herald.Job into River's insert parameters.
 func (e *Engine) taskInsert(j herald.Job) (taskArgs, *river.InsertOpts, error) {
 	if j.Kind == "" {

@@ -98,6 +98,22 @@ func (s *Store) WelcomeMark(ctx context.Context, kind, subject string, at time.T
 	return nil
 }
 
+// WelcomeMarkTx implements herald.DirectoryStore.
+func (s *Store) WelcomeMarkTx(ctx context.Context, tx *sql.Tx, kind string, marks []herald.WelcomeMark, at time.Time) error {
+	for _, m := range marks {
+		res, err := s.txExec(ctx, tx, `INSERT INTO welcomes (kind, subject, welcomed_at) VALUES ($1, $2, $3)
+		ON CONFLICT (kind, subject) DO UPDATE SET welcomed_at = excluded.welcomed_at
+		WHERE welcomes.welcomed_at = $4`, kind, m.Subject, toMicros(at), toMicros(m.Last))
+		if err != nil {
+			return fmt.Errorf("welcome mark: %w", s.mapErr(err))
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("welcome mark %s %s: welcomed meanwhile: %w", kind, m.Subject, herald.ErrConflict)
+		}
+	}
+	return nil
+}
+
 // LegacyTasksMove implements herald.DirectoryStore.
 func (s *Store) LegacyTasksMove(ctx context.Context, move func(ctx context.Context, tx *sql.Tx, jobs []herald.Job) error) (int, error) {
 	var n int

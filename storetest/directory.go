@@ -35,6 +35,7 @@ func RunDirectory(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"preference", testPreference},
 		{"welcome", testWelcome},
 		{"legacy tasks: none to move", testLegacyTasksNone},
+		{"welcome marks in a transaction", testWelcomeMarkTx},
 		{"not found", testNotFound},
 	}
 	for _, tt := range tests {

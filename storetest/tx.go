@@ -72,3 +72,42 @@ func testLegacyTasksNone(t *testing.T, s herald.Store) {
 		t.Fatalf("LegacyTasksMove = %d, %v; want 0, nil", n, err)
 	}
 }
+
+// testWelcomeMarkTx checks that WelcomeMarkTx records welcomes inside the
+// caller's transaction, and refuses (rolling the transaction back) a mark
+// whose subject was welcomed after the mark's Last.
+func testWelcomeMarkTx(t *testing.T, s herald.Store) {
+	ctx := context.Background()
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	req := herald.NotificationRequest{Audience: herald.Audience{Users: []string{"a"}}, Content: herald.Content{Text: "x"}}
+	tests := []struct {
+		name    string
+		id      string
+		marks   []herald.WelcomeMark
+		at      time.Time
+		wantErr error
+		wantAt  time.Time // WelcomeLast of 29:a after
+	}{
+		{"first welcomes", "n_w1", []herald.WelcomeMark{{Subject: "29:a"}, {Subject: "29:b"}}, t0, nil, t0},
+		{"a stale mark rolls everything back", "n_w2", []herald.WelcomeMark{{Subject: "29:c"}, {Subject: "29:a"}}, t0.Add(time.Hour), herald.ErrConflict, t0},
+		{"a mark that saw the last welcome", "n_w3", []herald.WelcomeMark{{Subject: "29:a", Last: t0}}, t0.Add(2 * time.Hour), nil, t0.Add(2 * time.Hour)},
+	}
+	for _, tt := range tests {
+		_, _, err := s.NotificationCreate(ctx, herald.Notification{ID: tt.id, Request: req, State: herald.NotificationExpanding,
+			CreatedAt: t0, UpdatedAt: t0}, func(ctx context.Context, tx *sql.Tx) error {
+			return s.WelcomeMarkTx(ctx, tx, "personal", tt.marks, tt.at)
+		})
+		if tt.wantErr != nil && !errors.Is(err, tt.wantErr) || tt.wantErr == nil && err != nil {
+			t.Fatalf("%s: err = %v, want %v", tt.name, err, tt.wantErr)
+		}
+		if got, err := s.WelcomeLast(ctx, "personal", "29:a"); err != nil || !got.Equal(tt.wantAt) {
+			t.Fatalf("%s: WelcomeLast(29:a) = %v, %v; want %v", tt.name, got, err, tt.wantAt)
+		}
+	}
+	if got, _ := s.WelcomeLast(ctx, "personal", "29:c"); !got.IsZero() {
+		t.Fatalf("a rolled back mark was kept: %v", got)
+	}
+	if _, err := s.NotificationGet(ctx, "n_w2"); !errors.Is(err, herald.ErrNotFound) {
+		t.Fatalf("the notification of a refused mark was kept: %v", err)
+	}
+}

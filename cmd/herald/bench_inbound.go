@@ -100,6 +100,7 @@ func parseInboundFlags(args []string, e *env) (inboundFlags, error) {
 	fs.IntVar(&f.installs.n, "installs", 10_000, "personal installs, one user each (installs)")
 	fs.DurationVar(&f.installs.timeout, "installs-timeout", 10*time.Minute, "how long the installs part may take to see every welcome")
 	fs.DurationVar(&f.installs.settle, "installs-settle", time.Second, "how long to watch for late duplicate welcomes after the last one")
+	fs.StringVar(&f.installs.cpuProfile, "installs-cpuprofile", "", "write a CPU profile of the install burst to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, inboundUsage)
 		fs.PrintDefaults()

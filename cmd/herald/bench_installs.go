@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,7 @@ type installsResult struct {
 type installFlags struct {
 	n, concurrency  int
 	timeout, settle time.Duration
+	cpuProfile      string // a CPU profile of the burst is written here
 }
 
 // emulatorSample caps the installs of the emulator-alone measurement.
@@ -98,6 +100,11 @@ func benchInstalls(ctx context.Context, f installFlags, progress io.Writer) (_ *
 	tctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	base := em.Counters().ActivitiesFromBot
+	stopProfile, err := startProfile(f.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
 	start, cpu := time.Now(), startCPU()
 	convs, accepted, err := installBurst(tctx, em, users, f.concurrency)
 	acceptS := time.Since(start).Seconds()
@@ -108,6 +115,7 @@ func benchInstalls(ctx context.Context, f installFlags, progress io.Writer) (_ *
 		return nil, err
 	}
 	use := cpu.stop()
+	stopProfile()
 	if err := sleepCtx(ctx, f.settle); err != nil {
 		return nil, err
 	}
@@ -398,4 +406,23 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// startProfile starts a CPU profile written to path ("" profiles
+// nothing) and returns the function that stops it; calling it again does
+// nothing.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { pprof.StopCPUProfile(); f.Close() }) }, nil
 }
