@@ -82,6 +82,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// database/sql rolled the transaction back as ctx ended.
+			err = fmt.Errorf("%w (%w)", cerr, err)
+		}
 		return s.mapErr(fmt.Errorf("commit: %w", err))
 	}
 	return nil
