@@ -108,6 +108,7 @@ type Bot struct {
 	later     map[string]FollowUpFunc
 	details   detailsGate  // when member fetches may be queued again
 	welcomes  welcomeQueue // personal welcomes waiting to be stored (welcome_batch.go)
+	recent    recentWrites // directory writes and welcomes made lately (recent.go)
 
 	lifeMu  sync.Mutex
 	cancel  context.CancelFunc

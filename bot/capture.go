@@ -19,10 +19,11 @@ func (b *Bot) capture(ctx context.Context, t *Turn) error {
 	a := t.Activity
 	now := b.now()
 	tenantID := a.TenantID()
-	if tenantID != "" {
+	if key := "tenant\x00" + tenantID + "\x00" + a.ServiceURL; tenantID != "" && !b.recent.fresh(key, now) {
 		if err := b.store.TenantUpsert(ctx, herald.Tenant{ID: tenantID, ServiceURL: a.ServiceURL, LastSeen: now}); err != nil {
 			return fmt.Errorf("capture: %w", err)
 		}
+		b.recent.wrote(key, now)
 	}
 	team := a.Team()
 	if team != nil && team.ID == "" {
@@ -52,9 +53,9 @@ func (b *Bot) capture(ctx context.Context, t *Turn) error {
 	}
 	switch a.Type {
 	case botframework.TypeInstallationUpdate:
-		err = b.captureInstallation(ctx, a, team, tenantID)
+		err = b.captureInstallation(ctx, a, team, tenantID, sender)
 	case botframework.TypeConversationUpdate:
-		err = b.captureConversationUpdate(ctx, a, team, tenantID)
+		err = b.captureConversationUpdate(ctx, a, team, tenantID, sender)
 	}
 	if err != nil {
 		return fmt.Errorf("capture %s: %w", a.Type, err)
@@ -146,7 +147,15 @@ func (b *Bot) captureConversation(ctx context.Context, a *botframework.Activity,
 			c.UserID = a.From.ID
 		}
 	}
-	return b.store.ConversationUpsert(ctx, c)
+	key := fmt.Sprintf("conversation\x00%+v", c)
+	if b.recent.fresh(key, b.now()) {
+		return nil
+	}
+	if err := b.store.ConversationUpsert(ctx, c); err != nil {
+		return err
+	}
+	b.recent.wrote(key, b.now())
+	return nil
 }
 
 // captureSender records the activity's sender, when it is a user, and
@@ -195,20 +204,20 @@ func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team 
 	return u, nil
 }
 
-func (b *Bot) captureInstallation(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+func (b *Bot) captureInstallation(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string, sender herald.User) error {
 	switch a.Action {
 	case botframework.ActionAdd, botframework.ActionAddUpgrade:
-		return b.installed(ctx, a, team, tenantID, a.Action == botframework.ActionAdd)
+		return b.installed(ctx, a, team, tenantID, a.Action == botframework.ActionAdd, sender)
 	case botframework.ActionRemove, botframework.ActionRemoveUpgrade:
 		return b.uninstalled(ctx, a, team)
 	}
 	return nil
 }
 
-func (b *Bot) captureConversationUpdate(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string) error {
+func (b *Bot) captureConversationUpdate(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string, sender herald.User) error {
 	botAdded := a.BotAdded()
 	if botAdded {
-		if err := b.installed(ctx, a, team, tenantID, true); err != nil {
+		if err := b.installed(ctx, a, team, tenantID, true, sender); err != nil {
 			return err
 		}
 	}
@@ -253,7 +262,8 @@ func (b *Bot) captureConversationUpdate(ctx context.Context, a *botframework.Act
 // installed records the bot's addition to a team or a personal chat and
 // queues the roster fetch and (for a fresh install, not an upgrade) the
 // welcome.
-func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string, fresh bool) error {
+// sender is the sender as just recorded (the zero User when none).
+func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string, fresh bool, sender herald.User) error {
 	now := b.now()
 	if team != nil {
 		if err := b.store.TeamSetInstalled(ctx, team.ID, true, now); err != nil {
@@ -269,8 +279,12 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 	if !isPersonal(a, team) || a.From == nil || !herald.IsUserID(a.From.ID) {
 		return nil // a group chat: recorded as a conversation, nothing more
 	}
-	if err := b.store.UserSetInstalled(ctx, a.From.ID, true, now); err != nil {
-		return err
+	// Teams sends two activities per install: the second finds the user
+	// installed already.
+	if sender.ID != a.From.ID || !sender.Installed || sender.Uninstalled {
+		if err := b.store.UserSetInstalled(ctx, a.From.ID, true, now); err != nil {
+			return err
+		}
 	}
 	if !fresh {
 		return nil
