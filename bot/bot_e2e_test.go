@@ -713,6 +713,19 @@ func (h *harness) restart() {
 	h.eng.HandleJobs(h.gate.wrap(b.RunJob))
 }
 
+// restartNode replaces the job runner and the bot with new ones over the
+// same store and node id, as a restarted process: setup (nil: none)
+// registers the bot's follow-ups before its jobs run.
+func (h *harness) restartNode(setup func(*bot.Bot)) {
+	h.t.Helper()
+	h.eng = newJobRunner(h.t, h.store, h.cfg.Connector, h.emu.AppID())
+	h.restart()
+	if setup != nil {
+		setup(h.bot)
+	}
+	startJobRunner(h.t, h.eng, h.gate.wrap(h.bot.RunJob))
+}
+
 func TestE2EWelcomeSurvivesCrash(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
@@ -751,9 +764,7 @@ func TestE2EWelcomeSurvivesCrash(t *testing.T) {
 	<-hung
 	dead := h.eng
 	go func() { _ = dead.Stop(context.Background()) }() // takes no more jobs; its one job hangs
-	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
-	h.restart()
-	startJobRunner(t, h.eng, h.gate.wrap(h.bot.RunJob))
+	h.restartNode(nil)
 	h.flush()
 	if got := h.fromBot(team.ID); len(got) != 1 {
 		t.Fatalf("after the restart: %d team welcomes, want 1", len(got))

@@ -228,6 +228,3 @@ func post(t *testing.T, url, auth string, body []byte) (*http.Response, map[stri
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp, out
 }
-
-// timeFar is a time after anything a test schedules.
-func timeFar() time.Time { return time.Now().Add(24 * time.Hour) }

@@ -252,10 +252,7 @@ func TestFollowUpSurvivesCrash(t *testing.T) {
 	dead := h.eng
 	go func() { _ = dead.Stop(context.Background()) }() // takes no more jobs
 	// The restarted node (the same node id) takes it up at once.
-	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
-	h.restart()
-	h.bot.HandleLater("double", double)
-	startJobRunner(t, h.eng, h.gate.wrap(h.bot.RunJob))
+	h.restartNode(func(b *bot.Bot) { b.HandleLater("double", double) })
 	h.flush()
 	if got := strings.Join(h.texts(res.ConversationID), "|"); got != "Working on it…|8 doubled is 16" {
 		t.Fatalf("after the restart: %q", got)
@@ -365,10 +362,7 @@ func TestFollowUpReleasedOnStop(t *testing.T) {
 	cancel() // stop at once: the running follow-up is cancelled
 	_ = h.eng.Stop(stopCtx)
 	// The next process takes it up again.
-	h.eng = newJobRunner(t, h.store, h.cfg.Connector, h.emu.AppID())
-	h.restart()
-	h.bot.HandleLater("double", double)
-	startJobRunner(t, h.eng, h.gate.wrap(h.bot.RunJob))
+	h.restartNode(func(b *bot.Bot) { b.HandleLater("double", double) })
 	h.flush()
 	if got := strings.Join(h.texts(res.ConversationID), "|"); got != "Working on it…|7 doubled is 14" {
 		t.Fatalf("after the restart: %q", got)

@@ -323,9 +323,8 @@ func benchActivity(i int) []byte {
 // benchKeys is the benchmark's stand-in for the Bot Framework's token
 // signing: one RSA key, published as OpenID metadata and a JWKS.
 type benchKeys struct {
-	key  *rsa.PrivateKey
-	kid  string
-	base string
+	key *rsa.PrivateKey
+	kid string
 }
 
 func newBenchKeys() (*benchKeys, error) {

@@ -280,7 +280,7 @@ func installAccepted(d emulator.Delivery, err error) error {
 	}
 	for _, s := range d.BotStatus {
 		if s != http.StatusOK {
-			return fmt.Errorf("Herald answered %d", s)
+			return fmt.Errorf("the bot endpoint answered %d", s)
 		}
 	}
 	return nil
