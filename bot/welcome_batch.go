@@ -49,6 +49,9 @@ type welcomeReq struct {
 // caller to find no batch being stored stores its own batch and, if more
 // arrived meanwhile, leaves a goroutine storing them.
 func (q *welcomeQueue) add(ctx context.Context, b *Bot, n Notifier, p personalWelcomeTask) error {
+	if at, ok := b.recent.at(welcomedKey(p.UserID)); ok && b.welcome.recent(at, b.now()) {
+		return nil // stored just now (Teams' second activity of the install)
+	}
 	r := &welcomeReq{p: p, done: make(chan error, 1)}
 	q.mu.Lock()
 	q.pending = append(q.pending, r)
