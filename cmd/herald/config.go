@@ -109,7 +109,7 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "bot-name", help: "the bot's name in welcome cards (default: the name Teams gives it)", env: []string{"HERALD_BOT_NAME"}, dest: &r.botName},
 		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
 		{flag: "guide-url", help: "a guide (http or https) new team members are offered in their welcome", env: []string{"HERALD_GUIDE_URL"}, dest: &r.guideURL},
-		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical]]", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
+		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical|on|off]] (on: everyone gets it until they stop it, the default; off: only those who start it; join flags with +)", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
 		{flag: "roster-refresh", help: "how often each team's roster is fetched again (off: never)", env: []string{"HERALD_ROSTER_REFRESH"}, def: "24h", dest: &r.rosters},
 		{flag: "node", help: "this process's name among those sharing the store (default: host name)", env: []string{"HERALD_NODE"}, dest: &r.node},
 		{flag: "concurrency", help: "calls to Teams in flight", env: []string{"HERALD_CONCURRENCY"}, def: "64", dest: &r.concurrency},
@@ -450,8 +450,9 @@ func parseAPIKeys(s string) ([]string, error) {
 	return keys, nil
 }
 
-// parseTopics reads "name[:description[:critical]]" entries separated by
-// commas.
+// parseTopics reads "name[:description[:flags]]" entries separated by
+// commas; flags are "critical", "off" (default-off: only those who start
+// it get it) and "on" (the default), joined by "+".
 func parseTopics(s string) ([]herald.Topic, error) {
 	var out []herald.Topic
 	seen := map[string]bool{}
@@ -462,10 +463,9 @@ func parseTopics(s string) ([]herald.Topic, error) {
 			t.Description = strings.TrimSpace(parts[1])
 		}
 		if len(parts) > 2 {
-			if flag := strings.TrimSpace(parts[2]); flag != "critical" {
-				return nil, configError{"topics", entry, "the third part, when given, is \"critical\""}
+			if err := topicFlags(&t, entry, parts[2]); err != nil {
+				return nil, err
 			}
-			t.Critical = true
 		}
 		switch {
 		case t.Name == "" || t.Name == herald.TopicAll || strings.ContainsAny(t.Name, " \t"):
@@ -477,6 +477,23 @@ func parseTopics(s string) ([]herald.Topic, error) {
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// topicFlags applies the "+"-joined flags of a topic entry.
+func topicFlags(t *herald.Topic, entry, flags string) error {
+	for flag := range strings.SplitSeq(flags, "+") {
+		switch strings.ToLower(strings.TrimSpace(flag)) {
+		case "critical":
+			t.Critical = true
+		case "off":
+			t.DefaultOff = true
+		case "on":
+			t.DefaultOff = false
+		default:
+			return configError{"topics", entry, `the third part, when given, is "critical", "on" or "off" (default-off), joined by "+"`}
+		}
+	}
+	return nil
 }
 
 // splitComma splits a comma-separated list, trimming and dropping empty

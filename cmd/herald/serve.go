@@ -129,6 +129,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 		Limits:            engine.Limits{TenantRPS: cfg.TenantRPS, Disabled: !cfg.Pacing},
 		Concurrency:       cfg.Concurrency,
 		NodeID:            h.node,
+		Topics:            cfg.Topics,
 		Logger:            log,
 	})
 	if err != nil {
