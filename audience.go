@@ -26,8 +26,9 @@ type Audience struct {
 	// Tenants are tenant ids whose every reachable user gets a personal
 	// message.
 	Tenants []string `json:"tenants,omitempty"`
-	// Topics are topics whose subscribers (users who opted in) get a
-	// personal message.
+	// Topics are topics whose audience gets a personal message: every
+	// reachable user who has not turned a default-on topic off, or those
+	// who turned a default-off topic on (see SourceTopic).
 	Topics []string `json:"topics,omitempty"`
 }
 

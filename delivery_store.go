@@ -116,7 +116,11 @@ const (
 	SourceTeam ExpandSource = "team"
 	// SourceTenant: the users of tenant Value.
 	SourceTenant ExpandSource = "tenant"
-	// SourceTopic: the users who opted in to topic Value.
+	// SourceTopic: the audience of topic Value. A default-on topic
+	// (TopicDefaultOn) reaches every reachable user (not blocked, not
+	// uninstalled) who has not opted out of it (or of every topic without
+	// opting back in to it), unless Critical; a default-off one reaches the
+	// users who opted in to it.
 	SourceTopic ExpandSource = "topic"
 )
 
@@ -139,6 +143,8 @@ type DeliveryExpandParams struct {
 	// of every topic) is skipped unless Critical.
 	Topic    string
 	Critical bool
+	// TopicDefaultOn is whether the topic of SourceTopic is default-on.
+	TopicDefaultOn bool
 	// Cursor is saved on the notification with the chunk.
 	Cursor string
 	Now    time.Time

@@ -21,6 +21,10 @@ type Topic struct {
 	// Critical topics cannot be turned off: stop (even "stop" alone)
 	// leaves them on.
 	Critical bool
+	// DefaultOff topics reach only the people who turned them on (start
+	// <topic>). The zero value is default-on: the topic reaches every
+	// reachable user who has not turned it (or every topic) off.
+	DefaultOff bool
 }
 
 // IsUserID reports whether id is a Teams user id ("29:…"), as opposed to

@@ -267,6 +267,11 @@ type DirectoryStore interface {
 	// UserOptedOut reports whether the user opted out of topic or of
 	// TopicAll. An explicit opt-in to topic wins over TopicAll.
 	UserOptedOut(ctx context.Context, userID, topic string) (bool, error)
+	// TopicAudienceCount counts the reachable users (not blocked, not
+	// uninstalled) a notification to topic would reach now: with
+	// defaultOn, those who have not opted out of it (or of every topic
+	// without opting back in to it); otherwise those who opted in to it.
+	TopicAudienceCount(ctx context.Context, topic string, defaultOn bool) (int, error)
 
 	// WelcomeLast returns when a welcome of kind was last sent to subject,
 	// or the zero time if never.

@@ -116,6 +116,8 @@ func TestClientRequests(t *testing.T) {
 			_, err := c.SetPreferences(ctx, "29:a", []api.PreferenceChange{{Topic: "deploys", OptedOut: true}})
 			return err
 		}, recorded{method: "PATCH", path: "/herald/v1/users/29:a/preferences", body: `{"preferences":[{"topic":"deploys","optedOut":true}]}`, ctype: "application/json"}},
+		{func() error { _, err := c.Topics(ctx); return err },
+			recorded{method: "GET", path: "/herald/v1/topics"}},
 		{func() error {
 			return c.ExportDeliveries(ctx, "n_1", api.DeliveryQuery{Page: api.Page{Limit: 5}}, io.Discard)
 		},

@@ -76,7 +76,7 @@ func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 		Topics: []herald.Topic{
 			{Name: "deploys", Description: "a deploy finished"},
 			{Name: "incidents", Description: "an incident was opened", Critical: true},
-			{Name: "digest", Description: "the weekly digest"},
+			{Name: "digest", Description: "the weekly digest", DefaultOff: true},
 		},
 	}
 	eng := newJobRunner(t, store, conn, emu.AppID())
@@ -625,7 +625,8 @@ func TestE2ECommands(t *testing.T) {
 
 	say("topics")
 	topics := lastCard(conv)
-	mustContain(t, "topics card", cardText(t, topics.Activity), "deploys", "incidents", "always on (critical)", "Turn these off")
+	mustContain(t, "topics card", cardText(t, topics.Activity), "**deploys**: on", "incidents", "always on (critical)", "Turn off",
+		"**digest**: off", "Turn on")
 
 	// Submit the card's "turn these off" with two topics selected.
 	res, err := h.emu.SendMessage(h.ctx, emulator.MessageSpec{From: jo.ID, ReplyToID: topics.ID,
@@ -642,6 +643,27 @@ func TestE2ECommands(t *testing.T) {
 		t.Fatalf("topics card not updated in place: %+v", updated)
 	}
 	mustContain(t, "updated card", cardText(t, updated.Activity), "Turned off: deploys, digest")
+
+	// The card's own buttons flip one topic each and redraw it in place.
+	for _, step := range []struct {
+		value, want string
+		out         bool
+	}{
+		{`{"herald":"topic-on","topics":"digest"}`, "Turned on: digest.", false},
+		{`{"herald":"topic-off","topics":"digest"}`, "Turned off: digest.", true},
+		{`{"herald":"topic-off","topics":"incidents"}`, "Nothing changed.", true},
+	} {
+		res, err := h.emu.SendMessage(h.ctx, emulator.MessageSpec{From: jo.ID, ReplyToID: topics.ID, Value: json.RawMessage(step.value)})
+		if err != nil || !res.Delivered {
+			t.Fatalf("toggle %s: %+v, %v", step.value, res, err)
+		}
+		h.flush()
+		if optedOut("digest") != step.out || optedOut("incidents") {
+			t.Fatalf("after %s: digest opted out %v, incidents %v", step.value, optedOut("digest"), optedOut("incidents"))
+		}
+		updated, _ := h.emu.Activity(conv, topics.ID)
+		mustContain(t, "toggled card", cardText(t, updated.Activity), step.want, "**deploys**: off", "Turn on")
+	}
 
 	say("start deploys")
 	if optedOut("deploys") || !optedOut("digest") {

@@ -36,7 +36,7 @@ func (b *Bot) command(ctx context.Context, t *Turn, fallback bool) (bool, error)
 	case cmd == "help" && arg == "":
 		msg, err = b.helpCard(t, "")
 	case cmd == "topics" && arg == "":
-		msg, err = b.topicsCard(ctx, t)
+		msg, err = b.topicsCard(ctx, t, "")
 	case cmd == "stop":
 		msg, err = b.stop(ctx, t, arg)
 	case cmd == "start":
@@ -92,7 +92,7 @@ func (b *Bot) helpCard(t *Turn, preface string) (*botframework.Activity, error) 
 		Paragraphs: []string{"I send you notifications here, in this chat. You decide which topics you get."},
 		Facts: []card.Fact{
 			{Title: "help", Value: "show this card"},
-			{Title: "topics", Value: "list the topics and turn some off"},
+			{Title: "topics", Value: "list the topics and turn them on or off"},
 			{Title: "stop", Value: "stop every notification that isn't critical"},
 			{Title: "stop <topic>", Value: "stop one topic"},
 			{Title: "start <topic>", Value: "get a topic again (start alone: everything)"},
@@ -104,7 +104,9 @@ func (b *Bot) helpCard(t *Turn, preface string) (*botframework.Activity, error) 
 	return cardMessage("What I can do", m)
 }
 
-// topicStates returns, for each configured topic, whether the user gets it.
+// topicStates returns, for each configured topic, whether the user gets
+// it: an explicit choice wins, then "stop" alone for a default-on topic;
+// a default-off topic is off until started.
 func (b *Bot) topicStates(ctx context.Context, userID string) (map[string]bool, error) {
 	prefs, err := b.store.PreferenceList(ctx, userID)
 	if err != nil {
@@ -123,15 +125,17 @@ func (b *Bot) topicStates(ctx context.Context, userID string) (map[string]bool, 
 	for _, tp := range b.cfg.Topics {
 		out, ok := explicit[strings.ToLower(tp.Name)]
 		if !ok {
-			out = all
+			out = all || tp.DefaultOff
 		}
 		on[tp.Name] = tp.Critical || !out
 	}
 	return on, nil
 }
 
-func (b *Bot) topicsCard(ctx context.Context, t *Turn) (*botframework.Activity, error) {
-	m := card.Message{Heading: "Your notification topics"}
+// topicsCard lists the topics, each with its state and a button that
+// flips it; preface, when set, says what just changed.
+func (b *Bot) topicsCard(ctx context.Context, t *Turn, preface string) (*botframework.Activity, error) {
+	m := card.Message{Preface: preface, Heading: "Your notification topics"}
 	if len(b.cfg.Topics) == 0 {
 		m.Paragraphs = []string{"There are no topics to choose from: every notification is sent to everyone concerned."}
 		return cardMessage("Your topics", m)
@@ -140,27 +144,23 @@ func (b *Bot) topicsCard(ctx context.Context, t *Turn) (*botframework.Activity, 
 	if err != nil {
 		return nil, err
 	}
-	var choices []string
 	for _, tp := range b.cfg.Topics {
+		g := card.Toggle{Topic: tp.Name, On: on[tp.Name]}
 		state := "off"
 		switch {
 		case tp.Critical:
 			state = "always on (critical)"
-		case on[tp.Name]:
-			state = "on"
-			choices = append(choices, tp.Name)
+		case g.On:
+			state, g.Button = "on", "Turn off"
+		default:
+			g.Button = "Turn on"
 		}
-		line := "**" + tp.Name + "**: " + state
+		g.Text = "**" + tp.Name + "**: " + state
 		if tp.Description != "" {
-			line += ". " + tp.Description
+			g.Text += ". " + tp.Description
 		}
-		m.Paragraphs = append(m.Paragraphs, line)
+		m.Toggles = append(m.Toggles, g)
 	}
-	if len(choices) == 0 {
-		m.Paragraphs = append(m.Paragraphs, "Every optional topic is off. Type **start <topic>** to get one again.")
-		return cardMessage("Your topics", m)
-	}
-	m.Picker = &card.TopicPicker{Label: "Select the topics you no longer want", Topics: choices, Button: "Turn these off"}
 	return cardMessage("Your topics", m)
 }
 
@@ -216,7 +216,7 @@ func (b *Bot) start(ctx context.Context, t *Turn, arg string) (*botframework.Act
 				}
 			}
 		}
-		return confirmCard("Notifications on", "You'll get every topic again. Type **topics** to choose.")
+		return confirmCard("Notifications on", "You'll get every topic you didn't have to start again. Type **topics** to choose.")
 	}
 	tp, ok := herald.FindTopic(b.cfg.Topics, arg)
 	if !ok {
@@ -254,17 +254,21 @@ func confirmCard(title, text string) (*botframework.Activity, error) {
 	return cardMessage(title, card.Message{Heading: title, Paragraphs: []string{text}})
 }
 
-// cardSubmit handles presses of Herald's own opt-out buttons (see
-// card.ParseSubmit): a notification's, or the topics card's "Turn these
-// off" with the reader's choices. It reports false for anything else.
+// cardSubmit handles presses of Herald's own buttons (see
+// card.ParseSubmit): a notification's opt-out, an older topics card's
+// "Turn these off" with the reader's choices, or the topics card's "Turn
+// on" and "Turn off". It reports false for anything else.
 func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
 	s, ok := card.ParseSubmit(t.Activity.Value)
-	if !ok || s.Action != card.SubmitOptOut {
+	if !ok || s.Action != card.SubmitOptOut && s.Action != card.SubmitTopicOn && s.Action != card.SubmitTopicOff {
 		return false, nil
 	}
 	uid := t.userID()
 	if uid == "" {
 		return true, nil
+	}
+	if s.Action != card.SubmitOptOut {
+		return true, b.toggleSubmit(ctx, t, s)
 	}
 	var off []string
 	seen := map[string]bool{}
@@ -292,4 +296,33 @@ func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
 		return true, err
 	}
 	return true, b.queueReply(ctx, t, msg, t.Activity.ReplyToID)
+}
+
+// toggleSubmit turns the topic of a topics card's button on or off and
+// updates the card in place with the new states.
+func (b *Bot) toggleSubmit(ctx context.Context, t *Turn, s card.Submit) error {
+	off := s.Action == card.SubmitTopicOff
+	var done []string
+	for _, name := range s.Topics {
+		tp, ok := herald.FindTopic(b.cfg.Topics, name)
+		if !ok || tp.Critical {
+			continue
+		}
+		if err := b.store.PreferenceSet(ctx, t.userID(), tp.Name, off); err != nil {
+			return fmt.Errorf("topic toggle: %w", err)
+		}
+		done = append(done, tp.Name)
+	}
+	preface := "Nothing changed."
+	switch {
+	case len(done) > 0 && off:
+		preface = "Turned off: " + strings.Join(done, ", ") + "."
+	case len(done) > 0:
+		preface = "Turned on: " + strings.Join(done, ", ") + "."
+	}
+	msg, err := b.topicsCard(ctx, t, preface)
+	if err != nil {
+		return err
+	}
+	return b.queueReply(ctx, t, msg, t.Activity.ReplyToID)
 }

@@ -9,7 +9,8 @@ import (
 
 // Message is a card of the bot's own rather than a notification: a
 // welcome, or the answer to a command. It is text first (a heading and
-// paragraphs), then optionally a fact table, a topic picker and buttons.
+// paragraphs), then optionally a fact table, topic toggles, a topic picker
+// and buttons.
 // [RenderMessage] lays it out as an Adaptive Card.
 type Message struct {
 	// Preface is a line above the heading ("Sorry, I didn't get that.");
@@ -25,6 +26,9 @@ type Message struct {
 	// Picker, when it has topics, lets the reader opt out of several
 	// topics at once.
 	Picker *TopicPicker
+	// Toggles follow the facts: one row per topic with its state and a
+	// button that flips it.
+	Toggles []Toggle
 	// Buttons are the card's actions; the picker's button comes after
 	// them. Together there may be at most [MaxActions].
 	Buttons []Button
@@ -128,6 +132,9 @@ func messageBody(m Message) []any {
 	}
 	if len(m.Facts) > 0 {
 		b = append(b, factSet{Type: "FactSet", Facts: m.Facts})
+	}
+	for _, g := range m.Toggles {
+		b = append(b, toggleElement(g))
 	}
 	if p := m.Picker; p != nil && len(p.Topics) > 0 {
 		cs := choiceSet{Type: "Input.ChoiceSet", ID: SubmitTopicsKey, IsMultiSelect: true, Style: "expanded", Label: p.Label}

@@ -43,6 +43,14 @@ func TestRenderMessage(t *testing.T) {
 				`{"type":"Input.ChoiceSet","id":"topics","isMultiSelect":true,"style":"expanded","label":"Select",` +
 				`"choices":[{"title":"deploys","value":"deploys"},{"title":"digest","value":"digest"}]}],` +
 				`"actions":[{"type":"Action.Submit","title":"Turn these off","data":{"herald":"optout"}}]}`},
+		{"toggles", card.Message{Toggles: []card.Toggle{{Topic: "deploys", Text: "**deploys**: on", On: true, Button: "Turn off"},
+			{Topic: "digest", Text: "**digest**: off", Button: "Turn on"}, {Topic: "outages", Text: "**outages**: always on", On: true}}},
+			cardHead + `"body":[` +
+				`{"type":"ColumnSet","columns":[{"type":"Column","width":"stretch","verticalContentAlignment":"Center","items":[{"type":"TextBlock","text":"**deploys**: on","wrap":true}]},` +
+				`{"type":"Column","width":"auto","verticalContentAlignment":"Center","items":[{"type":"ActionSet","actions":[{"type":"Action.Submit","title":"Turn off","data":{"herald":"topic-off","topics":"deploys"}}]}]}]},` +
+				`{"type":"ColumnSet","columns":[{"type":"Column","width":"stretch","verticalContentAlignment":"Center","items":[{"type":"TextBlock","text":"**digest**: off","wrap":true}]},` +
+				`{"type":"Column","width":"auto","verticalContentAlignment":"Center","items":[{"type":"ActionSet","actions":[{"type":"Action.Submit","title":"Turn on","data":{"herald":"topic-on","topics":"digest"}}]}]}]},` +
+				`{"type":"ColumnSet","columns":[{"type":"Column","width":"stretch","verticalContentAlignment":"Center","items":[{"type":"TextBlock","text":"**outages**: always on","wrap":true}]}]}]}`},
 		{"picker without topics left out", card.Message{Heading: "Your topics", Picker: &card.TopicPicker{Label: "Select", Button: "Turn these off"}},
 			cardHead + `"body":[{"type":"TextBlock","text":"Your topics","weight":"Bolder","size":"Medium","wrap":true}]}`},
 	}

@@ -19,6 +19,7 @@ func TestParseSubmit(t *testing.T) {
 	}{
 		{"opt-out button", `{"herald":"optout","topics":"deploys"}`, card.Submit{Action: "optout", Topics: []string{"deploys"}}, true},
 		{"topics card choices", `{"herald":"optout","topics":"deploys, digest,,deploys"}`, card.Submit{Action: "optout", Topics: []string{"deploys", "digest"}}, true},
+		{"topics card toggle", `{"herald":"topic-on","topics":"digest"}`, card.Submit{Action: card.SubmitTopicOn, Topics: []string{"digest"}}, true},
 		{"singular topic", `{"herald":"optout","topic":"deploys"}`, card.Submit{Action: "optout", Topics: []string{"deploys"}}, true},
 		{"both", `{"herald":"optout","topics":"a","topic":"b"}`, card.Submit{Action: "optout", Topics: []string{"a", "b"}}, true},
 		{"no topics", `{"herald":"optout"}`, card.Submit{Action: "optout"}, true},

@@ -68,6 +68,10 @@ type Config struct {
 	// sender jobs run at once in the normal and high priority queues. Zero
 	// means 1000 and 100.
 	BulkWorkers, PriorityWorkers int
+	// Topics are the configured topics: an audience's topic reaches its
+	// audience by the topic's default (see herald.SourceTopic). A topic not
+	// listed reaches only those who opted in to it.
+	Topics []herald.Topic
 	// Logger receives the engine's logs. Nil means discard.
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.

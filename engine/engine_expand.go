@@ -144,12 +144,13 @@ func (e *Engine) expandStep(ctx context.Context, n herald.Notification, c cursor
 		if c.Item >= len(a.Tenants) {
 			return nextPart, nil, nil
 		}
-		return e.expandSource(ctx, n, c, herald.SourceTenant, a.Tenants[c.Item], recipientTen)
+		return e.expandSource(ctx, n, c, herald.SourceTenant, a.Tenants[c.Item], recipientTen, false)
 	case partTopics:
 		if c.Item >= len(a.Topics) {
 			return nextPart, nil, nil
 		}
-		return e.expandSource(ctx, n, c, herald.SourceTopic, a.Topics[c.Item], "")
+		name, defaultOn := e.topicDefault(a.Topics[c.Item])
+		return e.expandSource(ctx, n, c, herald.SourceTopic, name, "", defaultOn)
 	}
 	return nextPart, nil, nil
 }
@@ -208,17 +209,29 @@ func (e *Engine) expandTeam(ctx context.Context, n herald.Notification, c cursor
 	if err != nil {
 		return c, nil, fmt.Errorf("find team: %w", err)
 	}
-	return e.expandSource(ctx, n, c, herald.SourceTeam, team.ID, "")
+	return e.expandSource(ctx, n, c, herald.SourceTeam, team.ID, "", false)
 }
 
-// expandSource records the next chunk of a team, tenant or topic. When the
-// first chunk is empty and unknown names a recipient prefix, the entry is
-// recorded as unresolved (a tenant nobody in the directory belongs to).
-func (e *Engine) expandSource(ctx context.Context, n herald.Notification, c cursor, src herald.ExpandSource, value, unknown string) (cursor, []string, error) {
+// topicDefault returns the configured name of topic and whether it is
+// default-on. A topic that is not configured reaches only those who
+// opted in to it.
+func (e *Engine) topicDefault(topic string) (string, bool) {
+	tp, ok := herald.FindTopic(e.cfg.Topics, strings.TrimSpace(topic))
+	if !ok {
+		return topic, false
+	}
+	return tp.Name, !tp.DefaultOff
+}
+
+// expandSource records the next chunk of a team, tenant or topic (default-on
+// when defaultOn). When the first chunk is empty and unknown names a
+// recipient prefix, the entry is recorded as unresolved (a tenant nobody in
+// the directory belongs to).
+func (e *Engine) expandSource(ctx context.Context, n herald.Notification, c cursor, src herald.ExpandSource, value, unknown string, defaultOn bool) (cursor, []string, error) {
 	next := cursor{Part: c.Part, Item: c.Item + 1}
 	res, err := e.store.DeliveryExpand(ctx, herald.DeliveryExpandParams{
 		NotificationID: n.ID, Source: src, Value: value, After: c.After, Limit: expandChunk,
-		Topic: n.Request.Topic, Critical: n.Request.Critical, Now: e.now(),
+		Topic: n.Request.Topic, Critical: n.Request.Critical, TopicDefaultOn: defaultOn, Now: e.now(),
 		Cursor: cursor{Part: c.Part, Item: c.Item, After: c.After}.String(),
 	})
 	if err != nil {

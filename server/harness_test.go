@@ -44,6 +44,7 @@ type bundle struct {
 
 type bundleOpts struct {
 	maxBody int64
+	topics  []herald.Topic
 }
 
 func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
@@ -80,6 +81,7 @@ func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
 		Bot:               botframework.ChannelAccount{ID: emu.BotID(), Name: "Herald"},
 		DefaultServiceURL: emu.ServiceURL(),
 		Retry:             engine.RetryPolicy{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
+		Topics:            o.topics,
 	})
 	if err != nil {
 		t.Fatalf("new engine: %v", err)
@@ -97,7 +99,7 @@ func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
 		}
 	})
 	b.srv, err = New(Config{Engine: eng, Store: store, APIKeys: []string{testKey, "second-key-0123456789"},
-		Started: b.started.Load, Metrics: m, MaxBodyBytes: o.maxBody})
+		Started: b.started.Load, Metrics: m, MaxBodyBytes: o.maxBody, Topics: o.topics})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

@@ -48,6 +48,9 @@ func (s *Server) createNotification(w http.ResponseWriter, r *http.Request) erro
 // send hands a validated request to the engine and answers 202 with the
 // notification.
 func (s *Server) send(w http.ResponseWriter, r *http.Request, req herald.NotificationRequest, warnings []card.Warning) error {
+	if err := s.checkTopic(req); err != nil {
+		return err
+	}
 	n, err := s.engine.Send(r.Context(), req)
 	if err != nil {
 		return fmt.Errorf("send: %w", err)

@@ -32,6 +32,9 @@ type Config struct {
 	// Metrics receives the API's and the store's metrics and serves
 	// /metrics. Nil means a new NewMetrics(). A Metrics serves one Server.
 	Metrics *Metrics
+	// Topics are the configured topics: GET /v1/topics lists them, and
+	// when there are any, a notification naming another topic is refused.
+	Topics []herald.Topic
 	// MaxBodyBytes caps request bodies; larger ones get 413. Zero means
 	// 1 MiB.
 	MaxBodyBytes int64
@@ -148,6 +151,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, "/v1/teams/{team}", false, s.getTeam},
 		{http.MethodGet, "/v1/teams/{team}/channels", false, s.listChannels},
 		{http.MethodGet, "/v1/conversations", false, s.listConversations},
+		{http.MethodGet, "/v1/topics", false, s.listTopics},
 	}
 }
 

@@ -62,8 +62,7 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 		bound = `SELECT count(*), max(user_id) FROM (SELECT user_id FROM memberships WHERE team_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3) c`
 		insert = expandInsert(`FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.team_id = $5 AND m.user_id > $6 AND m.user_id <= $7`)
 	case herald.SourceTopic:
-		bound = `SELECT count(*), max(user_id) FROM (SELECT user_id FROM preferences WHERE topic = $1 AND NOT opted_out AND user_id > $2 ORDER BY user_id LIMIT $3) c`
-		insert = expandInsert(`FROM preferences s JOIN users u ON u.id = s.user_id WHERE s.topic = $5 AND NOT s.opted_out AND s.user_id > $6 AND s.user_id <= $7`)
+		bound, insert = topicQueries(p.TopicDefaultOn, p.Critical)
 	default:
 		return res, fmt.Errorf("delivery expand: unknown source %q", p.Source)
 	}

@@ -35,6 +35,9 @@ type apiWorld struct {
 	tenant string
 }
 
+// cliTopics are the topics of the API world's server.
+var cliTopics = []herald.Topic{{Name: "builds"}, {Name: "deploys", Description: "Deploy results"}, {Name: "digest", DefaultOff: true}}
+
 func newAPIWorld(t *testing.T) *apiWorld {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -69,7 +72,7 @@ func newAPIWorld(t *testing.T) *apiWorld {
 			t.Errorf("stop engine: %v", err)
 		}
 	})
-	srv, err := server.New(server.Config{Engine: eng, Store: st, APIKeys: []string{cliKey}})
+	srv, err := server.New(server.Config{Engine: eng, Store: st, APIKeys: []string{cliKey}, Topics: cliTopics})
 	if err != nil {
 		t.Fatal(err)
 	}

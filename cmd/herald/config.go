@@ -109,7 +109,7 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "bot-name", help: "the bot's name in welcome cards (default: the name Teams gives it)", env: []string{"HERALD_BOT_NAME"}, dest: &r.botName},
 		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
 		{flag: "guide-url", help: "a guide (http or https) new team members are offered in their welcome", env: []string{"HERALD_GUIDE_URL"}, dest: &r.guideURL},
-		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical]]", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
+		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical|on|off]] (on: everyone gets it until they stop it, the default; off: only those who start it; join flags with +)", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
 		{flag: "roster-refresh", help: "how often each team's roster is fetched again (off: never)", env: []string{"HERALD_ROSTER_REFRESH"}, def: "24h", dest: &r.rosters},
 		{flag: "node", help: "this process's name among those sharing the store (default: host name)", env: []string{"HERALD_NODE"}, dest: &r.node},
 		{flag: "concurrency", help: "calls to Teams in flight", env: []string{"HERALD_CONCURRENCY"}, def: "64", dest: &r.concurrency},
@@ -448,35 +448,6 @@ func parseAPIKeys(s string) ([]string, error) {
 		}
 	}
 	return keys, nil
-}
-
-// parseTopics reads "name[:description[:critical]]" entries separated by
-// commas.
-func parseTopics(s string) ([]herald.Topic, error) {
-	var out []herald.Topic
-	seen := map[string]bool{}
-	for _, entry := range splitComma(s) {
-		parts := strings.SplitN(entry, ":", 3)
-		t := herald.Topic{Name: strings.TrimSpace(parts[0])}
-		if len(parts) > 1 {
-			t.Description = strings.TrimSpace(parts[1])
-		}
-		if len(parts) > 2 {
-			if flag := strings.TrimSpace(parts[2]); flag != "critical" {
-				return nil, configError{"topics", entry, "the third part, when given, is \"critical\""}
-			}
-			t.Critical = true
-		}
-		switch {
-		case t.Name == "" || t.Name == herald.TopicAll || strings.ContainsAny(t.Name, " \t"):
-			return nil, configError{"topics", entry, "a topic needs a name without spaces"}
-		case seen[strings.ToLower(t.Name)]:
-			return nil, configError{"topics", entry, "named twice"}
-		}
-		seen[strings.ToLower(t.Name)] = true
-		out = append(out, t)
-	}
-	return out, nil
 }
 
 // splitComma splits a comma-separated list, trimming and dropping empty

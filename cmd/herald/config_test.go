@@ -29,7 +29,7 @@ func TestParseServeConfig(t *testing.T) {
 HERALD_ADDR = 127.0.0.1:4000
 MicrosoftAppId=file-app
 MicrosoftAppPassword="file secret"
-HERALD_TOPICS='deploys:Deploy results,outages:Outages:critical'
+HERALD_TOPICS='deploys:Deploy results,outages:Outages:critical,digest:Weekly digest:off,drills::critical+off'
 HERALD_API_KEYS=file-key-0123456789abcdef
 `)
 	secret := file("secret", "secret-from-file\n")
@@ -72,7 +72,8 @@ HERALD_API_KEYS=file-key-0123456789abcdef
 			args: []string{"--config", conf, "--addr", "127.0.0.1:5"},
 			env:  map[string]string{"MicrosoftAppId": "env-app"},
 			check: func(t *testing.T, c serveConfig) {
-				want := []herald.Topic{{Name: "deploys", Description: "Deploy results"}, {Name: "outages", Description: "Outages", Critical: true}}
+				want := []herald.Topic{{Name: "deploys", Description: "Deploy results"}, {Name: "outages", Description: "Outages", Critical: true},
+					{Name: "digest", Description: "Weekly digest", DefaultOff: true}, {Name: "drills", Critical: true, DefaultOff: true}}
 				if diff := cmp.Diff(want, c.Topics); diff != "" {
 					t.Errorf("topics (-want +got):\n%s", diff)
 				}
@@ -163,6 +164,7 @@ func TestParseServeConfigErrors(t *testing.T) {
 		{"bad emulator URL", []string{"--emulator", "127.0.0.1:3979"}, nil, "emulator"},
 		{"short API key", append([]string{"--api-key", "short"}, emu...), nil, "a key of 5 characters is too short"},
 		{"bad topics", append([]string{"--topics", "a:b:urgent"}, emu...), nil, "critical"},
+		{"bad topic flag", append([]string{"--topics", "a:b:critical+maybe"}, emu...), nil, `"off"`},
 		{"topic twice", append([]string{"--topics", "a,A"}, emu...), nil, "named twice"},
 		{"bad roster refresh", append([]string{"--roster-refresh", "1s"}, emu...), nil, "roster-refresh"},
 		{"guide URL", append([]string{"--guide-url", "ftp://x"}, emu...), nil, "guide-url"},

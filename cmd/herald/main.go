@@ -44,6 +44,7 @@ func commands() map[string]command {
 		"send":          {"send a notification through Herald's API", runSend},
 		"notifications": {"list, show, cancel, retry and export notifications", runNotifications},
 		"directory":     {"list the users, teams and channels the bot can reach", runDirectory},
+		"topics":        {"list the topics, their default and how many people each reaches", runTopics},
 		"completion":    {"print a shell completion script (bash, zsh, fish)", runCompletion},
 	}
 }
