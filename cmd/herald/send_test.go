@@ -145,6 +145,8 @@ func TestTargetsError(t *testing.T) {
 		{"commas", []string{"team:a,team:b"}, `send: --to: "team:a,team:b": one target at a time`, true},
 		{"no value", []string{"team:"}, `send: --to: entry "team:": want kind:value`, true},
 		{"channel without team", []string{"channel:/x"}, `send: --to: entry "channel:/x": channel needs a team`, true},
+		{"unknown kind", []string{"teams:Engineering"},
+			`send: --to: "teams:Engineering": unknown kind "teams" (want user:, team:, channel:, reply:, tenant:, topic:, or a bare user identifier)`, true},
 		{"long identifier", []string{"a", long}, "send: --to: audience.users[1]: longer than 512 bytes", true},
 		{"two problems, the first", []string{long, long}, "send: --to: audience.users[0]: longer than 512 bytes", true},
 	}
