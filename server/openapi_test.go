@@ -333,6 +333,10 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: ""}},
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: "x", noAuth: true}},
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: big}},
+		{req: req{method: "POST", path: "/v1/send/" + ae, body: "first", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
+		{req: req{method: "POST", path: "/v1/send/" + ae, body: "second", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
+		{req: req{method: "POST", path: "/v1/send/teams:Research", body: "x"}},
+		{req: req{method: "POST", path: "/v1/notifications", body: good, header: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "oas-reuse"}}},
 
 		{req: req{method: "GET", path: "/v1/users?q=oas"}},
 		{req: req{method: "GET", path: "/v1/users?limit=0"}},
