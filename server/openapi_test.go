@@ -308,6 +308,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "POST", path: "/v1/notifications", body: strings.Replace(good, `"topic"`, `"strict":true,"topic"`, 1), header: js}},
 		{req: req{method: "GET", path: "/v1/notifications"}},
 		{req: req{method: "GET", path: "/v1/notifications?state=done"}},
+		{req: req{method: "GET", path: "/v1/notifications?order=newest&welcomes=false"}},
 		{req: req{method: "GET", path: "/v1/notifications", noAuth: true}},
 		{req: req{method: "GET", path: "/v1/notifications/" + id}},
 		{req: req{method: "GET", path: "/v1/notifications/" + id + "?wait=1s"}},
