@@ -91,12 +91,15 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // parseAnywhere parses flags that may come before or after the positional
-// arguments ("show n_1 --json"), returning the positional ones.
+// arguments ("show n_1 --json"), returning the positional ones. A flag it
+// cannot parse is a usageError (-h stays flag.ErrHelp).
 func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 			return nil, err
+		} else if err != nil {
+			return nil, usageError{fmt.Sprintf("%s: %v", strings.TrimPrefix(fs.Name(), "herald "), err)}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
