@@ -95,8 +95,8 @@ type NotificationListParams struct {
 	// NoWelcomes leaves out the bot's welcome messages
 	// (NotificationRequest.IsWelcome).
 	NoWelcomes bool
-	// Newest lists newest first (ids descending); After is then the id
-	// the page goes below.
+	// Newest lists newest first (ids descending: creation time to the
+	// millisecond, see NewID); After is then the id the page goes below.
 	Newest bool
 	// After is the keyset cursor on id.
 	After string

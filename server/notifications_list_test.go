@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -43,7 +45,7 @@ func TestListNotificationsOrderAndWelcomes(t *testing.T) {
 	plain := herald.NotificationRequest{Audience: herald.Audience{Users: []string{p.ID}}, Content: herald.Content{Text: "x"}}
 	welcome := plain
 	welcome.Title, welcome.Content.Summary, welcome.Critical, welcome.Priority = herald.WelcomeTitle, herald.WelcomeTitle, true, herald.PriorityHigh
-	var ids []string
+	var ids, welcomes []string
 	for _, req := range []herald.NotificationRequest{plain, welcome, plain} {
 		n, err := b.eng.Send(context.Background(), req)
 		if err != nil {
@@ -51,6 +53,16 @@ func TestListNotificationsOrderAndWelcomes(t *testing.T) {
 		}
 		b.wait(n.ID)
 		ids = append(ids, n.ID)
+		if req.IsWelcome() {
+			welcomes = append(welcomes, n.ID)
+		}
+	}
+	// Ids sort by creation to the millisecond; within one, at random.
+	sort.Strings(ids)
+	newest := slices.Clone(ids)
+	slices.Reverse(newest)
+	noWelcome := func(l []string) []string {
+		return slices.DeleteFunc(slices.Clone(l), func(id string) bool { return slices.Contains(welcomes, id) })
 	}
 	tests := []struct {
 		query string
@@ -59,11 +71,11 @@ func TestListNotificationsOrderAndWelcomes(t *testing.T) {
 	}{
 		{"", ids, false},
 		{"?order=oldest", ids, false},
-		{"?order=newest", []string{ids[2], ids[1], ids[0]}, false},
-		{"?order=newest&limit=2", []string{ids[2], ids[1]}, true},
-		{"?order=newest&cursor=" + ids[2], []string{ids[1], ids[0]}, false},
-		{"?welcomes=false", []string{ids[0], ids[2]}, false},
-		{"?order=newest&welcomes=no", []string{ids[2], ids[0]}, false},
+		{"?order=newest", newest, false},
+		{"?order=newest&limit=2", newest[:2], true},
+		{"?order=newest&cursor=" + newest[0], newest[1:], false},
+		{"?welcomes=false", noWelcome(ids), false},
+		{"?order=newest&welcomes=no", noWelcome(newest), false},
 		{"?welcomes=true", ids, false},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -34,15 +36,21 @@ func TestNotificationsCommands(t *testing.T) {
 	w.waitFor(welcome.ID)
 
 	t.Run("ls", func(t *testing.T) {
+		// Ids sort by creation to the millisecond; within one, at random.
+		oldest := []string{first, later, welcome.ID}
+		sort.Strings(oldest)
+		newest := slices.Clone(oldest)
+		slices.Reverse(newest)
+		notWelcome := func(id string) bool { return id == welcome.ID }
 		tests := []struct {
 			name string
 			args []string
 			want []string // ids in order
 		}{
-			{"newest first", nil, []string{welcome.ID, later, first}},
-			{"oldest first", []string{"--oldest"}, []string{first, later, welcome.ID}},
-			{"no welcomes", []string{"--no-welcomes"}, []string{later, first}},
-			{"no welcomes, oldest first", []string{"--no-welcomes", "--oldest"}, []string{first, later}},
+			{"newest first", nil, newest},
+			{"oldest first", []string{"--oldest"}, oldest},
+			{"no welcomes", []string{"--no-welcomes"}, slices.DeleteFunc(slices.Clone(newest), notWelcome)},
+			{"no welcomes, oldest first", []string{"--no-welcomes", "--oldest"}, slices.DeleteFunc(slices.Clone(oldest), notWelcome)},
 		}
 		for _, tt := range tests {
 			r := w.run("", nil, append([]string{"notifications", "ls"}, tt.args...)...).ok(t)
@@ -56,12 +64,12 @@ func TestNotificationsCommands(t *testing.T) {
 				}
 			}
 		}
-		r := w.run("", nil, "notifications", "ls", "--no-welcomes").ok(t)
-		if lines := strings.Split(r.stdout, "\n"); !strings.Contains(lines[1], "scheduled") || !strings.Contains(lines[2], "First") {
+		r := w.run("", nil, "notifications", "ls", "--oldest", "--no-welcomes").ok(t)
+		if lines := strings.Split(r.stdout, "\n"); !strings.Contains(lines[1], "First") || !strings.Contains(lines[2], "scheduled") {
 			t.Fatalf("ls:\n%s", r.stdout)
 		}
-		r = w.run("", nil, "notifications", "ls", "--limit", "1", "--no-welcomes").ok(t)
-		if strings.Count(strings.TrimSpace(r.stdout), "\n") != 1 || !strings.Contains(r.stderr, "--cursor "+later) {
+		r = w.run("", nil, "notifications", "ls", "--limit", "1").ok(t)
+		if strings.Count(strings.TrimSpace(r.stdout), "\n") != 1 || !strings.Contains(r.stderr, "--cursor "+newest[0]) {
 			t.Fatalf("ls --limit 1: %q / %q", r.stdout, r.stderr)
 		}
 		var l api.NotificationList
