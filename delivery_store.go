@@ -16,13 +16,18 @@ type DeliveryStore interface {
 	// runs in the same transaction (the engine inserts the notification's
 	// first job there), so both commit or neither does. If
 	// Request.IdempotencyKey is set and a notification with that key
-	// exists, it stores nothing, runs nothing and returns that one with
-	// false.
+	// exists, it stores nothing and runs nothing: when that one's request
+	// has the same Fingerprint it returns it with false, otherwise an
+	// error wrapping ErrIdempotencyMismatch.
 	NotificationCreate(ctx context.Context, n Notification, also TxFunc) (Notification, bool, error)
 	// NotificationGet returns one notification (without counts).
 	NotificationGet(ctx context.Context, id string) (Notification, error)
-	// NotificationList lists notifications ordered by id.
+	// NotificationList lists notifications ordered by id (p.Newest:
+	// descending).
 	NotificationList(ctx context.Context, p NotificationListParams) ([]Notification, error)
+	// NotificationReasons counts a notification's deliveries that have a
+	// reason (skipped, failed, uncertain, cancelled) per state and reason.
+	NotificationReasons(ctx context.Context, id string) (map[DeliveryState]map[Reason]int, error)
 	// NotificationSetState moves a notification from one of p.From to
 	// p.To, and reports whether it did.
 	NotificationSetState(ctx context.Context, p NotificationSetStateParams) (bool, error)
@@ -87,6 +92,12 @@ type DeliveryStore interface {
 type NotificationListParams struct {
 	// States keeps notifications in these states; empty means all.
 	States []NotificationState
+	// NoWelcomes leaves out the bot's welcome messages
+	// (NotificationRequest.IsWelcome).
+	NoWelcomes bool
+	// Newest lists newest first (ids descending: creation time to the
+	// millisecond, see NewID); After is then the id the page goes below.
+	Newest bool
 	// After is the keyset cursor on id.
 	After string
 	// Limit caps the result; 0 means 100.

@@ -17,6 +17,11 @@ var (
 	// ErrInvalid means a request was refused because it is malformed; the
 	// wrapped [*FieldError] values name the fields.
 	ErrInvalid = errors.New("invalid request")
+	// ErrIdempotencyMismatch means a request reused the idempotency key
+	// of an earlier, different request (compared by
+	// NotificationRequest.Fingerprint). It is not an ErrConflict: the
+	// caller must pick a new key or resend the original request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
 )
 
 // FieldError is a refusal of one field of a request. Validation that finds

@@ -36,11 +36,16 @@ func TestParseTargets(t *testing.T) {
 		{"empty kind value", []string{"team:"}, herald.Audience{}, "want kind:value"},
 		{"channel without team", []string{"channel:/General"}, herald.Audience{}, "needs a team"},
 		{"commas", []string{"team:a,team:b"}, herald.Audience{}, "one target at a time"},
+		{"unknown kind", []string{"teams:Engineering"}, herald.Audience{}, `unknown kind "teams"`},
+		{"unknown kind among good ones", []string{"alice@contoso.com", "chanel:Eng/Deploys"}, herald.Audience{}, `unknown kind "chanel"`},
+		{"unknown kind with spaces", []string{" Usr : bob "}, herald.Audience{}, `unknown kind "Usr"`},
+		{"digit prefixes stay user ids", []string{"8:orgid:abc", "28:bot"}, herald.Audience{Users: []string{"8:orgid:abc", "28:bot"}}, ""},
 	}
 	for _, tt := range tests {
 		got, err := api.ParseTargets(tt.targets...)
 		if tt.wantErr != "" {
-			if err == nil || !errors.Is(err, herald.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+			var fe *herald.FieldError
+			if err == nil || !errors.Is(err, herald.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &fe) {
 				t.Errorf("%s: err = %v, want %q", tt.name, err, tt.wantErr)
 			}
 			continue

@@ -280,8 +280,31 @@ func setAll[T ~string](q url.Values, key string, vs ...T) {
 // Notifications lists notifications oldest first (GET /v1/notifications),
 // keeping those in states when given.
 func (cl *Client) Notifications(ctx context.Context, states []herald.NotificationState, p Page) (NotificationList, error) {
-	q := p.values()
-	setAll(q, "state", states...)
+	return cl.ListNotifications(ctx, NotificationQuery{States: states, Page: p})
+}
+
+// NotificationQuery selects notifications.
+type NotificationQuery struct {
+	// States keeps notifications in these states; empty means all.
+	States []herald.NotificationState
+	// Newest lists newest first (order=newest).
+	Newest bool
+	// NoWelcomes leaves out the bot's welcome messages (welcomes=false).
+	NoWelcomes bool
+	Page
+}
+
+// ListNotifications lists notifications (GET /v1/notifications) as q
+// selects.
+func (cl *Client) ListNotifications(ctx context.Context, nq NotificationQuery) (NotificationList, error) {
+	q := nq.Page.values()
+	setAll(q, "state", nq.States...)
+	if nq.Newest {
+		q.Set("order", "newest")
+	}
+	if nq.NoWelcomes {
+		q.Set("welcomes", "false")
+	}
 	var l NotificationList
 	err := cl.doJSON(ctx, call{method: http.MethodGet, path: "/v1/notifications", query: q}, &l)
 	return l, err

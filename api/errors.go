@@ -26,6 +26,10 @@ const (
 	// CodeLint: a strict structured notification lacks parts Teams'
 	// guidance asks for; Warnings lists them.
 	CodeLint = "lint"
+	// CodeIdempotencyMismatch: the Idempotency-Key was used earlier with a
+	// different request (422); send the original request or use a new
+	// key.
+	CodeIdempotencyMismatch = "idempotency_mismatch"
 	// CodeInternal: the server failed; the details are in its logs.
 	CodeInternal = "internal"
 	// CodeUnavailable: the server is not ready (store unreachable or

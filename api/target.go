@@ -15,7 +15,9 @@ var targetKinds = []string{"user", "team", "channel", "reply", "tenant", "topic"
 // email), "team:<id or name>" (each member personally),
 // "channel:<team>/<channel>" (a post in the channel; "channel:<team>" is
 // its General channel), or any other kind herald.ParseAudience reads
-// (user:, reply:, tenant:, topic:). Errors wrap herald.ErrInvalid and hold
+// (user:, reply:, tenant:, topic:). A "word:value" target whose word is
+// no kind ("teams:Engineering") is refused, not taken for a user. Errors
+// wrap herald.ErrInvalid and hold
 // a *herald.FieldError: "target" for a target that is not one, otherwise
 // the audience field at fault.
 func ParseTargets(targets ...string) (herald.Audience, error) {
@@ -26,6 +28,10 @@ func ParseTargets(targets ...string) (herald.Audience, error) {
 			return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, &herald.FieldError{Field: "target", Message: "empty target"})
 		}
 		if !hasKind(t) {
+			if kind, ok := unknownKind(t); ok {
+				return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, &herald.FieldError{Field: "target",
+					Message: fmt.Sprintf("%q: unknown kind %q (want %s, or a bare user identifier)", t, kind, strings.Join(targetKinds, ":, ")+":")})
+			}
 			a.Users = append(a.Users, t)
 			continue
 		}
@@ -48,6 +54,26 @@ func ParseTargets(targets ...string) (herald.Audience, error) {
 		return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, err)
 	}
 	return a, nil
+}
+
+// unknownKind reports the kind of a target written "word:value" whose
+// word is not one of targetKinds ("teams:Engineering"). User identifiers
+// never look like that: Teams ids start with digits ("29:", "8:orgid:"),
+// and Entra object ids, UPNs and emails hold no colon. So a target whose
+// prefix is a word of letters is a mistaken kind, refused rather than
+// sent to a user no directory knows (which would only end as skipped).
+func unknownKind(t string) (string, bool) {
+	kind, _, ok := strings.Cut(t, ":")
+	kind = strings.TrimSpace(kind)
+	if !ok || kind == "" {
+		return "", false
+	}
+	for _, r := range kind {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '-' || r == '_') {
+			return "", false
+		}
+	}
+	return kind, true
 }
 
 // hasKind reports whether t starts with one of targetKinds and a colon

@@ -79,6 +79,11 @@ type Notification struct {
 	// Warnings are the lint findings of a structured notification (only
 	// in the answer to the request that sent it).
 	Warnings []card.Warning `json:"warnings,omitempty"`
+	// Reasons count the deliveries that have a reason, per state and
+	// reason: {"skipped": {"unresolved": 2}, "failed": {"blocked-by-user":
+	// 1}}. Only GET /v1/notifications/{id} fills it; absent when no
+	// delivery has a reason.
+	Reasons map[herald.DeliveryState]map[herald.Reason]int `json:"reasons,omitempty"`
 }
 
 // Progress says how far a notification is and when it should end.
@@ -93,7 +98,8 @@ type Progress struct {
 	ETA time.Time `json:"eta,omitzero"`
 }
 
-// NotificationList is a page of notifications, oldest first.
+// NotificationList is a page of notifications, oldest first (newest
+// first with order=newest).
 type NotificationList struct {
 	Notifications []Notification `json:"notifications"`
 	// Next is the cursor of the next page; empty on the last page.

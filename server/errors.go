@@ -26,7 +26,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // writeError renders err as an error body: an *api.Error as it is, the
-// library's sentinels as 400, 404 or 409, an oversized body as 413, and
+// library's sentinels as 400, 404, 409 or 422 (an idempotency key reused
+// with another request), an oversized body as 413, and
 // anything else as 500 with the cause logged but not shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.apiError(r, err)
@@ -47,6 +48,9 @@ func (s *Server) apiError(r *http.Request, err error) *api.Error {
 			Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, herald.ErrInvalid):
 		return invalidFrom(err)
+	case errors.Is(err, herald.ErrIdempotencyMismatch):
+		return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeIdempotencyMismatch, Field: "Idempotency-Key",
+			Message: "this key was used earlier with a different request; resend that request unchanged, or use a new key"}
 	case errors.Is(err, herald.ErrNotFound):
 		return &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Message: "not found"}
 	case errors.Is(err, herald.ErrConflict):

@@ -84,7 +84,14 @@ func (s *Server) getNotification(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return lookup(err, "notification", id, "")
 	}
-	return writeJSON(w, http.StatusOK, apiNotification(n, nil))
+	out := apiNotification(n, nil)
+	if out.Reasons, err = s.store.NotificationReasons(r.Context(), id); err != nil {
+		return fmt.Errorf("get notification: %w", err)
+	}
+	if len(out.Reasons) == 0 {
+		out.Reasons = nil
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // parseWait reads ?wait=: a Go duration ("1.5s") or whole seconds.
@@ -106,10 +113,25 @@ func parseWait(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// listNotifications is GET /v1/notifications.
+// listNotifications is GET /v1/notifications[?order=newest&welcomes=false].
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) error {
-	if err := checkQuery(r, "state", "cursor", "limit"); err != nil {
+	if err := checkQuery(r, "state", "cursor", "limit", "order", "welcomes"); err != nil {
 		return err
+	}
+	var newest, noWelcomes bool
+	switch o := r.URL.Query().Get("order"); o {
+	case "", "oldest":
+	case "newest":
+		newest = true
+	default:
+		return invalid("order", "%q is not oldest or newest", o)
+	}
+	if v := r.URL.Query().Get("welcomes"); v != "" {
+		b, ok := parseBool(v)
+		if !ok {
+			return invalid("welcomes", "%q is not true or false", v)
+		}
+		noWelcomes = !b
 	}
 	limit, err := queryInt(r, "limit", defaultNotificationPage, 1, maxNotificationPage)
 	if err != nil {
@@ -127,7 +149,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	ns, err := s.store.NotificationList(r.Context(), herald.NotificationListParams{
-		States: states, After: r.URL.Query().Get("cursor"), Limit: limit,
+		States: states, After: r.URL.Query().Get("cursor"), Limit: limit, Newest: newest, NoWelcomes: noWelcomes,
 	})
 	if err != nil {
 		return fmt.Errorf("list notifications: %w", err)

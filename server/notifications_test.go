@@ -153,6 +153,26 @@ func TestCreateNotificationIdempotency(t *testing.T) {
 	if e.Field != "idempotencyKey" {
 		t.Fatalf("error = %+v", e)
 	}
+	before := len(b.notifications())
+	reused := []struct {
+		name, method, path, body string
+		header                   map[string]string
+	}{
+		{"other text", http.MethodPost, "/v1/notifications", strings.Replace(body, "once", "twice", 1),
+			map[string]string{"Idempotency-Key": "deploy-42", "Content-Type": "application/json"}},
+		{"key in the body, other topic", http.MethodPost, "/v1/notifications", strings.Replace(withBodyKey, `"content"`, `"topic":"t","content"`, 1),
+			map[string]string{"Content-Type": "application/json"}},
+		{"text route", http.MethodPost, "/v1/send/" + p.Email, "once", map[string]string{"Idempotency-Key": "deploy-42"}},
+	}
+	for _, tt := range reused {
+		e := b.do(req{method: tt.method, path: tt.path, body: tt.body, header: tt.header}).mustStatus(t, http.StatusUnprocessableEntity).apiErr(t)
+		if e.Code != api.CodeIdempotencyMismatch || e.Field != "Idempotency-Key" || !strings.Contains(e.Message, "different request") {
+			t.Errorf("%s: error = %+v", tt.name, e)
+		}
+	}
+	if after := len(b.notifications()); after != before {
+		t.Fatalf("reused keys stored %d notifications", after-before)
+	}
 	b.wait(first.ID)
 	if msgs := b.fromBot(p.conv); len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))

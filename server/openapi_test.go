@@ -308,6 +308,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "POST", path: "/v1/notifications", body: strings.Replace(good, `"topic"`, `"strict":true,"topic"`, 1), header: js}},
 		{req: req{method: "GET", path: "/v1/notifications"}},
 		{req: req{method: "GET", path: "/v1/notifications?state=done"}},
+		{req: req{method: "GET", path: "/v1/notifications?order=newest&welcomes=false"}},
 		{req: req{method: "GET", path: "/v1/notifications", noAuth: true}},
 		{req: req{method: "GET", path: "/v1/notifications/" + id}},
 		{req: req{method: "GET", path: "/v1/notifications/" + id + "?wait=1s"}},
@@ -333,6 +334,10 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: ""}},
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: "x", noAuth: true}},
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: big}},
+		{req: req{method: "POST", path: "/v1/send/" + ae, body: "first", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
+		{req: req{method: "POST", path: "/v1/send/" + ae, body: "second", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
+		{req: req{method: "POST", path: "/v1/send/teams:Research", body: "x"}},
+		{req: req{method: "POST", path: "/v1/notifications", body: good, header: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "oas-reuse"}}},
 
 		{req: req{method: "GET", path: "/v1/users?q=oas"}},
 		{req: req{method: "GET", path: "/v1/users?limit=0"}},

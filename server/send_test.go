@@ -97,7 +97,9 @@ func TestSendText(t *testing.T) {
 			{"empty body", "/v1/send/" + alice.Email, "  \n", nil, 400, "body"},
 			{"not UTF-8", "/v1/send/" + alice.Email, "\xff\xfe", nil, 400, "body"},
 			{"bad target", "/v1/send/channel:%2FGeneral", "x", nil, 400, "target"},
-			{"unknown kind", "/v1/send/tenant:", "x", nil, 400, "target"},
+			{"empty tenant", "/v1/send/tenant:", "x", nil, 400, "target"},
+			{"unknown kind", "/v1/send/teams:Engineering", "x", nil, 400, "target"},
+			{"misspelt channel kind", "/v1/send/chanel:Eng%2FDeploys", "x", nil, 400, "target"},
 			{"bad priority header", "/v1/send/" + alice.Email, "x", map[string]string{"X-Priority": "5"}, 400, "X-Priority"},
 			{"bad priority query", "/v1/send/" + alice.Email + "?priority=max", "x", nil, 400, "priority"},
 			{"bad alert", "/v1/send/" + alice.Email + "?alert=maybe", "x", nil, 400, "alert"},
@@ -108,6 +110,7 @@ func TestSendText(t *testing.T) {
 			{"no key", "/v1/send/" + alice.Email, "x", map[string]string{"Authorization": "Bearer wrong-key-0123456789"}, 401, ""},
 			{"no target", "/v1/send/", "x", nil, 400, "target"},
 		}
+		before := len(b.notifications())
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				r := b.do(req{method: http.MethodPost, path: tt.path, body: tt.body, header: tt.header}).mustStatus(t, tt.status)
@@ -115,6 +118,9 @@ func TestSendText(t *testing.T) {
 					t.Fatalf("error = %+v, want field %q", e, tt.field)
 				}
 			})
+		}
+		if after := len(b.notifications()); after != before {
+			t.Fatalf("refused requests stored %d notifications", after-before)
 		}
 	})
 }

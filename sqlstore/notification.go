@@ -43,11 +43,12 @@ func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification, a
 	created := false
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.txExec(ctx, tx, `INSERT INTO notifications
-		(id, idempotency_key, msg_key, request, priority, at_least_once, state, expanded, cursor, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9)
+		(id, idempotency_key, msg_key, request, priority, at_least_once, state, expanded, cursor, created_at, updated_at,
+		request_hash, welcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9, $10, $11)
 		ON CONFLICT DO NOTHING`,
 			n.ID, idem, n.Request.Key, string(req), string(n.Request.Priority), n.Request.AtLeastOnce,
-			string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt))
+			string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt), n.Request.Fingerprint(), n.Request.IsWelcome())
 		if err != nil {
 			return s.mapErr(err)
 		}
@@ -70,7 +71,21 @@ func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification, a
 	if n.Request.IdempotencyKey == "" {
 		return herald.Notification{}, false, fmt.Errorf("notification create: %w", herald.ErrConflict)
 	}
-	got, err := scanNotification(s.queryRow(ctx, `SELECT `+notificationCols+` FROM notifications WHERE idempotency_key = $1`, n.Request.IdempotencyKey))
+	return s.notificationByKey(ctx, n.Request)
+}
+
+// notificationByKey returns the notification stored under req's
+// idempotency key if it was created by the same request (or before
+// fingerprints were stored), and ErrIdempotencyMismatch otherwise.
+func (s *Store) notificationByKey(ctx context.Context, req herald.NotificationRequest) (herald.Notification, bool, error) {
+	var hash string
+	if err := s.queryRow(ctx, `SELECT request_hash FROM notifications WHERE idempotency_key = $1`, req.IdempotencyKey).Scan(&hash); err != nil {
+		return herald.Notification{}, false, fmt.Errorf("notification create: %w", s.mapErr(err))
+	}
+	if hash != "" && hash != req.Fingerprint() {
+		return herald.Notification{}, false, fmt.Errorf("notification create: key %q: %w", req.IdempotencyKey, herald.ErrIdempotencyMismatch)
+	}
+	got, err := scanNotification(s.queryRow(ctx, `SELECT `+notificationCols+` FROM notifications WHERE idempotency_key = $1`, req.IdempotencyKey))
 	if err != nil {
 		return herald.Notification{}, false, fmt.Errorf("notification create: %w", s.mapErr(err))
 	}
@@ -96,9 +111,13 @@ func (s *Store) NotificationList(ctx context.Context, p herald.NotificationListP
 	for i, st := range p.States {
 		states[i] = string(st)
 	}
+	cmp, order := `id > $1`, `id`
+	if p.Newest {
+		cmp, order = `($1 = '' OR id < $1)`, `id DESC`
+	}
 	rows, err := s.query(ctx, `SELECT `+notificationCols+` FROM notifications
-	WHERE id > $1 AND ($2 = 0 OR state IN (`+s.jsonElems("$3")+`))
-	ORDER BY id LIMIT $4`, p.After, len(states), mustJSON(states), limit)
+	WHERE `+cmp+` AND ($2 = 0 OR state IN (`+s.jsonElems("$3")+`)) AND NOT (welcome AND $5)
+	ORDER BY `+order+` LIMIT $4`, p.After, len(states), mustJSON(states), limit, p.NoWelcomes)
 	if err != nil {
 		return nil, fmt.Errorf("notification list: %w", s.mapErr(err))
 	}
@@ -196,4 +215,34 @@ func (s *Store) NotificationCounts(ctx context.Context, id string) (herald.Count
 		open[v.k] = v.n
 	}
 	return c, open, nil
+}
+
+// NotificationReasons implements herald.DeliveryStore.
+func (s *Store) NotificationReasons(ctx context.Context, id string) (map[herald.DeliveryState]map[herald.Reason]int, error) {
+	rows, err := s.query(ctx, `SELECT state, reason, count(*) FROM deliveries
+	WHERE notification_id = $1 AND reason <> '' AND state IN ('skipped', 'failed', 'uncertain', 'cancelled')
+	GROUP BY state, reason`, id)
+	if err != nil {
+		return nil, fmt.Errorf("notification reasons: %w", s.mapErr(err))
+	}
+	type row struct {
+		state, reason string
+		n             int
+	}
+	got, err := collect(rows, func(r rowScanner) (row, error) {
+		var v row
+		return v, r.Scan(&v.state, &v.reason, &v.n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notification reasons: %w", s.mapErr(err))
+	}
+	out := map[herald.DeliveryState]map[herald.Reason]int{}
+	for _, v := range got {
+		st := herald.DeliveryState(v.state)
+		if out[st] == nil {
+			out[st] = map[herald.Reason]int{}
+		}
+		out[st][herald.Reason(v.reason)] += v.n
+	}
+	return out, nil
 }

@@ -20,5 +20,6 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		t.Parallel()
 		RunDelivery(t, open)
 	})
+	t.Run("notification", func(t *testing.T) { t.Parallel(); RunNotification(t, open) })
 	t.Run("stats", func(t *testing.T) { t.Parallel(); RunStats(t, open) })
 }

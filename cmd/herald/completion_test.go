@@ -116,7 +116,7 @@ func TestCompletionScripts(t *testing.T) {
 		`complete -c herald -f -n __fish_use_subcommand -a send -d 'send a notification through Herald\'s API'`,
 		"complete -c herald -n '__fish_seen_subcommand_from send' -l to -r -d",
 		"complete -c herald -n '__fish_seen_subcommand_from send' -l wait -d",
-		"-a ls -d 'list notifications, oldest first'",
+		"-a ls -d 'list notifications, newest first'",
 		"-n '__fish_seen_subcommand_from notifications; and __fish_seen_subcommand_from export' -l out -r",
 	} {
 		if !strings.Contains(fish, want) {

@@ -93,9 +93,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stdin: os.Stdin})
 	stop()
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	code := exitCode(err)
+	if code == 0 {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "herald: %v\n", err)
-	os.Exit(1)
+	os.Exit(code)
+}
+
+// exitCode is the process's exit status for run's error: 0 for none (or
+// -h), 2 for a mistake in how the command was called (a usageError: a
+// bad flag value, an unknown target kind), 1 for anything else (the API
+// refused, Herald unreachable, nobody reached).
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
 }

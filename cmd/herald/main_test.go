@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,5 +29,25 @@ func TestRunHelpAndUnknown(t *testing.T) {
 	out, err = runCmd(t, "version")
 	if err != nil || !strings.HasPrefix(out, "herald ") {
 		t.Fatalf("version: err=%v out=%q", err, out)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"success", nil, 0},
+		{"help", flag.ErrHelp, 0},
+		{"usage", usageError{"send: --to: bad"}, 2},
+		{"wrapped usage", fmt.Errorf("x: %w", usageError{"bad"}), 2},
+		{"other", errors.New("herald refused the request"), 1},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
+			t.Errorf("%s: exitCode = %d, want %d", tt.name, got, tt.want)
+		}
 	}
 }

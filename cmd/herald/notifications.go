@@ -77,7 +77,7 @@ func oneID(fs *flag.FlagSet, args []string, what string) (string, error) {
 // runNotifications is `herald notifications`.
 func runNotifications(ctx context.Context, args []string, e *env) error {
 	return runGroup(ctx, "notifications", map[string]subcommand{
-		"ls":     {"list notifications, oldest first", notificationsLs},
+		"ls":     {"list notifications, newest first", notificationsLs},
 		"show":   {"show a notification's state, counts and progress", notificationsShow},
 		"cancel": {"cancel a notification's pending deliveries", notificationsCancel},
 		"retry":  {"resend a notification's failed deliveries", notificationsRetry},
@@ -86,13 +86,15 @@ func runNotifications(ctx context.Context, args []string, e *env) error {
 }
 
 func notificationsLs(ctx context.Context, args []string, e *env) error {
-	fs := newSubFlags("notifications ls", "notifications ls [--state STATE] [--limit N] [--all] [--json]", e)
+	fs := newSubFlags("notifications ls", "notifications ls [--state STATE] [--no-welcomes] [--oldest] [--limit N] [--all] [--json]", e)
 	af := addAPIFlags(fs, e)
 	var states multiFlag
 	fs.Var(&states, "state", "keep these states: scheduled, expanding, sending, completed, cancelled (repeatable or comma-separated)")
 	limit := fs.Int("limit", 20, "notifications per page (1 to 100)")
 	cursor := fs.String("cursor", "", "start after this notification id (the next of the previous page)")
 	all := fs.Bool("all", false, "list every page")
+	noWelcomes := fs.Bool("no-welcomes", false, "leave out the welcome messages the bot sends on its own")
+	oldest := fs.Bool("oldest", false, "list oldest first (default: newest first)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if pos, err := parseAnywhere(fs, args); err != nil {
 		return err
@@ -108,10 +110,10 @@ func notificationsLs(ctx context.Context, args []string, e *env) error {
 		st = append(st, herald.NotificationState(s))
 	}
 	var out []api.Notification
-	page := api.Page{Cursor: *cursor, Limit: *limit}
+	q := api.NotificationQuery{States: st, Newest: !*oldest, NoWelcomes: *noWelcomes, Page: api.Page{Cursor: *cursor, Limit: *limit}}
 	next := ""
 	for {
-		l, err := c.Notifications(ctx, st, page)
+		l, err := c.ListNotifications(ctx, q)
 		if err != nil {
 			return apiError(af.url, err)
 		}
@@ -120,7 +122,7 @@ func notificationsLs(ctx context.Context, args []string, e *env) error {
 		if !*all || l.Next == "" {
 			break
 		}
-		page.Cursor = l.Next
+		q.Cursor = l.Next
 	}
 	if *asJSON {
 		return printJSON(e.stdout, api.NotificationList{Notifications: out, Next: next})
@@ -167,7 +169,8 @@ func notificationsShow(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	if *wait {
-		return waitAndReport(ctx, c, af.url, id, e)
+		_, err := waitAndReport(ctx, c, af.url, id, e)
+		return err
 	}
 	n, err := c.Notification(ctx, id)
 	if err != nil {
@@ -196,6 +199,7 @@ func notificationsShow(ctx context.Context, args []string, e *env) error {
 		row("completed", n.CompletedAt.Local().Format(time.RFC3339))
 	}
 	row("deliveries", countsLine(n.Counts))
+	row("why", reasonsLine(n.Reasons))
 	row("progress", progressLine(n))
 	return tw.Flush()
 }
@@ -238,7 +242,8 @@ func notificationsRetry(ctx context.Context, args []string, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: %d deliveries reopened\n", id, res.Reopened)
 	if *wait && res.Reopened > 0 {
-		return waitAndReport(ctx, c, af.url, id, e)
+		_, err := waitAndReport(ctx, c, af.url, id, e)
+		return err
 	}
 	return nil
 }
@@ -279,94 +284,6 @@ func notificationsExport(ctx context.Context, args []string, e *env) error {
 		return nil
 	}
 	return apiError(af.url, c.ExportDeliveries(ctx, id, dq, w))
-}
-
-// waitAndReport follows a notification to its end, drawing progress on
-// stderr (one line redrawn with \r on a terminal, a line per change
-// otherwise), then prints the counts per state and the failed deliveries
-// on stdout. A completed notification is a success, failures included; a
-// cancelled one is an error.
-func waitAndReport(ctx context.Context, c *api.Client, base, id string, e *env) error {
-	p := &progress{w: e.stderr, tty: isTerminal(e.stderr)}
-	var n api.Notification
-	for {
-		got, err := c.WaitNotification(ctx, id, time.Second)
-		if err != nil {
-			p.end()
-			return apiError(base, err)
-		}
-		n = got
-		p.draw(progressLine(n))
-		if n.State.Final() {
-			break
-		}
-	}
-	p.end()
-	fmt.Fprintf(e.stdout, "%s %s: %s\n", n.ID, n.State, countsLine(n.Counts))
-	if err := printFailures(ctx, c, base, n, e.stdout); err != nil {
-		return err
-	}
-	if n.State == herald.NotificationCancelled {
-		return fmt.Errorf("notification %s was cancelled", n.ID)
-	}
-	return nil
-}
-
-// progress draws progress lines: on a terminal one line redrawn in place
-// (\r, then erase to the end of the line), elsewhere a line per change.
-type progress struct {
-	w    io.Writer
-	tty  bool
-	last string
-}
-
-func (p *progress) draw(line string) {
-	switch {
-	case p.tty:
-		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
-	case line != p.last:
-		fmt.Fprintln(p.w, line)
-	}
-	p.last = line
-}
-
-// end finishes the redrawn line on a terminal.
-func (p *progress) end() {
-	if p.tty && p.last != "" {
-		fmt.Fprintln(p.w)
-		p.last = ""
-	}
-}
-
-// maxFailuresShown bounds the failures waitAndReport lists.
-const maxFailuresShown = 20
-
-// printFailures lists the failed and uncertain deliveries.
-func printFailures(ctx context.Context, c *api.Client, base string, n api.Notification, w io.Writer) error {
-	bad := n.Counts.Failed + n.Counts.Uncertain
-	if bad == 0 {
-		return nil
-	}
-	l, err := c.Deliveries(ctx, n.ID, api.DeliveryQuery{States: []herald.DeliveryState{herald.DeliveryFailed, herald.DeliveryUncertain},
-		Page: api.Page{Limit: maxFailuresShown}})
-	if err != nil {
-		return apiError(base, err)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, d := range l.Deliveries {
-		who := d.Recipient
-		if d.Email != "" {
-			who = d.Email
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.State, who, d.Reason, oneLine(d.Error, 100))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if more := bad - len(l.Deliveries); more > 0 {
-		fmt.Fprintf(w, "  … and %d more: herald notifications export %s --state failed,uncertain\n", more, n.ID)
-	}
-	return nil
 }
 
 // oneLine shortens s to one line of at most n runes.

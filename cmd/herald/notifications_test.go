@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -26,20 +28,53 @@ func TestNotificationsCommands(t *testing.T) {
 	w.waitFor(first)
 	later := strings.TrimSpace(w.run("", nil, "send", "--to", alice.Email, "--text", "later", "--send-at", "1h").ok(t).stdout)
 
+	welcome, err := w.eng.Send(w.ctx, herald.NotificationRequest{Audience: herald.Audience{Users: []string{alice.ID}},
+		Title: herald.WelcomeTitle, Content: herald.Content{Text: "hi", Summary: herald.WelcomeTitle}, Critical: true, Priority: herald.PriorityHigh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor(welcome.ID)
+
 	t.Run("ls", func(t *testing.T) {
-		r := w.run("", nil, "notifications", "ls").ok(t)
-		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-		if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") || !strings.HasPrefix(lines[1], first) || !strings.Contains(lines[1], "First") ||
-			!strings.Contains(lines[2], "scheduled") {
+		// Ids sort by creation to the millisecond; within one, at random.
+		oldest := []string{first, later, welcome.ID}
+		sort.Strings(oldest)
+		newest := slices.Clone(oldest)
+		slices.Reverse(newest)
+		notWelcome := func(id string) bool { return id == welcome.ID }
+		tests := []struct {
+			name string
+			args []string
+			want []string // ids in order
+		}{
+			{"newest first", nil, newest},
+			{"oldest first", []string{"--oldest"}, oldest},
+			{"no welcomes", []string{"--no-welcomes"}, slices.DeleteFunc(slices.Clone(newest), notWelcome)},
+			{"no welcomes, oldest first", []string{"--no-welcomes", "--oldest"}, slices.DeleteFunc(slices.Clone(oldest), notWelcome)},
+		}
+		for _, tt := range tests {
+			r := w.run("", nil, append([]string{"notifications", "ls"}, tt.args...)...).ok(t)
+			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+			if len(lines) != len(tt.want)+1 || !strings.HasPrefix(lines[0], "ID") {
+				t.Fatalf("%s:\n%s", tt.name, r.stdout)
+			}
+			for i, id := range tt.want {
+				if !strings.HasPrefix(lines[i+1], id) {
+					t.Errorf("%s: line %d is %q, want %s", tt.name, i+1, lines[i+1], id)
+				}
+			}
+		}
+		r := w.run("", nil, "notifications", "ls", "--oldest", "--no-welcomes").ok(t)
+		if lines := strings.Split(r.stdout, "\n"); !strings.Contains(lines[1], "First") || !strings.Contains(lines[2], "scheduled") {
 			t.Fatalf("ls:\n%s", r.stdout)
 		}
 		r = w.run("", nil, "notifications", "ls", "--limit", "1").ok(t)
-		if strings.Count(strings.TrimSpace(r.stdout), "\n") != 1 || !strings.Contains(r.stderr, "--cursor "+first) {
+		if strings.Count(strings.TrimSpace(r.stdout), "\n") != 1 || !strings.Contains(r.stderr, "--cursor "+newest[0]) {
 			t.Fatalf("ls --limit 1: %q / %q", r.stdout, r.stderr)
 		}
 		var l api.NotificationList
 		r = w.run("", nil, "notifications", "ls", "--limit", "1", "--all", "--json", "--state", "completed,scheduled").ok(t)
-		if err := jsonUnmarshal(r.stdout, &l); err != nil || len(l.Notifications) != 2 || l.Next != "" {
+		if err := jsonUnmarshal(r.stdout, &l); err != nil || len(l.Notifications) != 3 || l.Next != "" {
 			t.Fatalf("ls --all --json: %v %s", err, r.stdout)
 		}
 		if r := w.run("", nil, "notifications", "ls", "--state", "lost"); r.err == nil || !strings.Contains(r.err.Error(), "field state") && !strings.Contains(r.err.Error(), "state:") {
@@ -48,7 +83,7 @@ func TestNotificationsCommands(t *testing.T) {
 	})
 	t.Run("show", func(t *testing.T) {
 		r := w.run("", nil, "notifications", "show", first).ok(t)
-		for _, want := range []string{"state", "completed", "1 delivered, 1 failed", "First", "user:" + alice.Email} {
+		for _, want := range []string{"state", "completed", "1 delivered, 1 failed", "First", "user:" + alice.Email, "why", "failed: blocked-by-user 1"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("show lacks %q:\n%s", want, r.stdout)
 			}

@@ -91,12 +91,15 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // parseAnywhere parses flags that may come before or after the positional
-// arguments ("show n_1 --json"), returning the positional ones.
+// arguments ("show n_1 --json"), returning the positional ones. A flag it
+// cannot parse is a usageError (-h stays flag.ErrHelp).
 func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 			return nil, err
+		} else if err != nil {
+			return nil, usageError{fmt.Sprintf("%s: %v", strings.TrimPrefix(fs.Name(), "herald "), err)}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -128,10 +131,13 @@ channel:<team>/<channel> (a post; channel:<team> is General), or
 tenant:, topic:, reply:.
 
 Prints the notification id on stdout. With --wait, shows progress on
-stderr and ends with the counts per delivery state and the failed
-deliveries; it exits 0 once the notification completed, failures
-included (they are printed), and non-zero if it was cancelled or the
-wait was interrupted.
+stderr and ends with the counts per delivery state and per reason, and
+the recipients not reached (skipped, failed, uncertain: the first 20,
+then how many more) with their reasons; it exits 0 once the notification
+completed and reached someone, failures included (they are printed), and
+1 if it reached nobody (everything skipped or failed), was cancelled, or
+the wait was interrupted. Mistakes in the flags (an unknown target kind
+such as teams:X) exit 2.
 
 Flags:`
 
@@ -207,7 +213,11 @@ func runSend(ctx context.Context, args []string, e *env) error {
 	if !f.wait {
 		return nil
 	}
-	return waitAndReport(ctx, c, af.url, n.ID, e)
+	final, err := waitAndReport(ctx, c, af.url, n.ID, e)
+	if err != nil {
+		return err
+	}
+	return nobodyReached(final)
 }
 
 // targetsError turns a refusal of the --to values into a usage error

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,43 @@ func TestSendCommand(t *testing.T) {
 		for _, want := range []string{"completed: 1 delivered, 1 failed, 1 skipped", "failed", carol.Email, "blocked-by-user"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+			}
+		}
+	})
+	t.Run("nobody reached: the unreached listed, capped, exit 1", func(t *testing.T) {
+		args := []string{"send", "--text", "anyone?", "--wait"}
+		for i := range 22 {
+			args = append(args, "--to", fmt.Sprintf("ghost%02d@nowhere.example", i))
+		}
+		r := w.run("", nil, args...)
+		if r.err == nil || exitCode(r.err) != 1 || !strings.Contains(r.err.Error(), "reached nobody: 22 skipped") || strings.Contains(r.err.Error(), "\n") {
+			t.Fatalf("err = %v (exit %d)", r.err, exitCode(r.err))
+		}
+		for _, want := range []string{"why: skipped: unresolved 22", "skipped  user:ghost00@nowhere.example  unresolved", "ghost19@", "… and 2 more"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "ghost20@") {
+			t.Errorf("more than 20 listed:\n%s", r.stdout)
+		}
+	})
+	t.Run("usage and refusals: exit codes", func(t *testing.T) {
+		w.run("", nil, "send", "--to", alice.Email, "--text", "first", "--idempotency-key", "cli-reuse").ok(t)
+		tests := []struct {
+			name string
+			args []string
+			want string
+			code int
+		}{
+			{"unknown kind", []string{"send", "--to", "teams:Engineering", "--text", "x"}, `unknown kind "teams"`, 2},
+			{"key reused", []string{"send", "--to", alice.Email, "--text", "second", "--idempotency-key", "cli-reuse"},
+				"HTTP 422 idempotency_mismatch", 1},
+		}
+		for _, tt := range tests {
+			r := w.run("", nil, tt.args...)
+			if r.err == nil || !strings.Contains(r.err.Error(), tt.want) || strings.Contains(r.err.Error(), "\n") || exitCode(r.err) != tt.code {
+				t.Errorf("%s: err = %v (exit %d), want one line with %q, exit %d", tt.name, r.err, exitCode(r.err), tt.want, tt.code)
 			}
 		}
 	})
@@ -145,6 +183,8 @@ func TestTargetsError(t *testing.T) {
 		{"commas", []string{"team:a,team:b"}, `send: --to: "team:a,team:b": one target at a time`, true},
 		{"no value", []string{"team:"}, `send: --to: entry "team:": want kind:value`, true},
 		{"channel without team", []string{"channel:/x"}, `send: --to: entry "channel:/x": channel needs a team`, true},
+		{"unknown kind", []string{"teams:Engineering"},
+			`send: --to: "teams:Engineering": unknown kind "teams" (want user:, team:, channel:, reply:, tenant:, topic:, or a bare user identifier)`, true},
 		{"long identifier", []string{"a", long}, "send: --to: audience.users[1]: longer than 512 bytes", true},
 		{"two problems, the first", []string{long, long}, "send: --to: audience.users[0]: longer than 512 bytes", true},
 	}
