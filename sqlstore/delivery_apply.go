@@ -235,7 +235,7 @@ func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams,
 		RETURNING id
 	)
 	SELECT id FROM k`
-	rows, err := s.writeQuery(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark), landed)
+	rows, err := s.query(ctx, q, mustJSON(results), toMicros(p.Now), mustJSON(convs), mustJSON(msgs), p.Node, mustJSON(p.Mark), landed)
 	if err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", s.mapErr(err))
 	}

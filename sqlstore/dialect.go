@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"herald"
@@ -24,27 +23,14 @@ import (
 // Store: SQLite spends more time parsing a statement than running a
 // simple one. database/sql re-prepares it on other connections as needed.
 func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	return s.preparedOn(ctx, s.db, &s.stmts, query)
-}
-
-// preparedRead is prepared on the read connections (the writer's when the
-// store has none).
-func (s *Store) preparedRead(ctx context.Context, query string) (*sql.Stmt, error) {
-	if s.reads == nil {
-		return s.prepared(ctx, query)
-	}
-	return s.preparedOn(ctx, s.reads, &s.rstmts, query)
-}
-
-func (s *Store) preparedOn(ctx context.Context, db *sql.DB, cache *sync.Map, query string) (*sql.Stmt, error) {
-	if st, ok := cache.Load(query); ok {
+	if st, ok := s.stmts.Load(query); ok {
 		return st.(*sql.Stmt), nil
 	}
-	st, err := db.PrepareContext(ctx, query)
+	st, err := s.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, s.mapErr(fmt.Errorf("prepare: %w", err))
 	}
-	if prev, loaded := cache.LoadOrStore(query, st); loaded {
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
@@ -60,10 +46,9 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return st.ExecContext(ctx, args...)
 }
 
-// query runs a read-only query outside any transaction, prepared once,
-// on the read connections.
+// query runs a query outside any transaction, prepared once.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.preparedRead(ctx, query)
+	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -75,29 +60,8 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// queryRow runs a read-only one-row query outside any transaction,
-// prepared once, on the read connections.
+// queryRow runs a one-row query outside any transaction, prepared once.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScanner {
-	st, err := s.preparedRead(ctx, query)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-// writeQuery runs a write returning rows outside any transaction,
-// prepared once, on the writer.
-func (s *Store) writeQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.prepared(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-// writeRow runs a one-row write (… RETURNING) outside any transaction,
-// prepared once, on the writer.
-func (s *Store) writeRow(ctx context.Context, query string, args ...any) rowScanner {
 	st, err := s.prepared(ctx, query)
 	if err != nil {
 		return errRow{err}

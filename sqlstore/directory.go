@@ -93,7 +93,7 @@ func (s *Store) UserUpsert(ctx context.Context, p herald.UserUpsertParams) (hera
 	if p.ID == "" {
 		return herald.User{}, errors.New("user upsert: empty id")
 	}
-	u, err := scanUser(s.writeRow(ctx, userUpsertSQL, p.ID, p.TenantID, p.AADObjectID, p.UPN,
+	u, err := scanUser(s.queryRow(ctx, userUpsertSQL, p.ID, p.TenantID, p.AADObjectID, p.UPN,
 		p.Email, p.Name, p.GivenName, p.Surname, p.ConversationID, p.ServiceURL, p.Locale, p.TimeZone,
 		toMicros(p.LastSeen), toMicros(s.now())))
 	if err != nil {

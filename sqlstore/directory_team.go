@@ -44,7 +44,7 @@ func (s *Store) TeamUpsert(ctx context.Context, p herald.TeamUpsertParams) (hera
 	if p.ID == "" {
 		return herald.Team{}, errors.New("team upsert: empty id")
 	}
-	t, err := scanTeam(s.writeRow(ctx, teamUpsertSQL, p.ID, p.TenantID, p.AADGroupID, p.Name,
+	t, err := scanTeam(s.queryRow(ctx, teamUpsertSQL, p.ID, p.TenantID, p.AADGroupID, p.Name,
 		p.GeneralChannelID, p.ServiceURL, nullBool(p.Archived), nullBool(p.Deleted), toMicros(s.now())))
 	if err != nil {
 		return herald.Team{}, fmt.Errorf("team upsert: %w", s.mapErr(err))

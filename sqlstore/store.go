@@ -52,9 +52,8 @@ type Options struct {
 	// SkipMigrate leaves the schema alone on Open; call Migrate yourself.
 	// Default false: Open migrates Herald's and River's tables.
 	SkipMigrate bool
-	// MaxConns caps open PostgreSQL connections. Default 10. SQLite writes
-	// on exactly one connection; a file database also reads on two more
-	// (WAL lets them read while the writer writes).
+	// MaxConns caps open PostgreSQL connections. Default 10. SQLite always
+	// uses exactly one.
 	MaxConns int
 	// Now is the clock used for CreatedAt/UpdatedAt stamps. Default time.Now.
 	Now func() time.Time
@@ -63,8 +62,6 @@ type Options struct {
 // Store is the SQL implementation of herald.Store.
 type Store struct {
 	db      *sql.DB
-	reads   *sql.DB  // SQLite file: read-only connections; nil: db reads too
-	rstmts  sync.Map // query → *sql.Stmt on reads
 	dialect string
 	schema  string
 	logger  *slog.Logger
@@ -89,18 +86,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	var err error
-	path := ""
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		s.dialect = DialectPostgres
 		s.db, err = openPostgres(ctx, dsn, opts)
 		s.schema = opts.Schema
 	case strings.HasPrefix(dsn, "sqlite:"):
-		s.dialect, path = DialectSQLite, strings.TrimPrefix(dsn, "sqlite:")
-		s.db, err = openSQLite(ctx, path)
+		s.dialect = DialectSQLite
+		s.db, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasSuffix(dsn, ".db"):
-		s.dialect, path = DialectSQLite, dsn
-		s.db, err = openSQLite(ctx, path)
+		s.dialect = DialectSQLite
+		s.db, err = openSQLite(ctx, dsn)
 	default:
 		return nil, fmt.Errorf("open store: unsupported dsn (want sqlite:<path>, <path>.db or postgres://…)")
 	}
@@ -113,32 +109,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if path != "" && path != ":memory:" {
-		if s.reads, err = openSQLiteReads(ctx, path); err != nil {
-			s.db.Close()
-			return nil, err
-		}
-	}
 	return s, nil
-}
-
-// openSQLiteReads opens the read-only connections of a SQLite file: in
-// WAL mode they read the last committed state while the one writer
-// writes, so lookups do not queue behind writes.
-func openSQLiteReads(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite reads: %w", err)
-	}
-	db.SetMaxOpenConns(2)
-	db.SetMaxIdleConns(2)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite reads: %w", err)
-	}
-	return db, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
@@ -232,17 +203,10 @@ func (s *Store) RiverDriver() riverdriver.Driver[*sql.Tx] {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	for _, m := range []*sync.Map{&s.stmts, &s.rstmts} {
-		m.Range(func(_, st any) bool {
-			st.(*sql.Stmt).Close()
-			return true
-		})
-	}
-	if s.reads != nil {
-		if err := s.reads.Close(); err != nil {
-			return fmt.Errorf("close store: %w", err)
-		}
-	}
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
