@@ -92,8 +92,8 @@ type Handler func(ctx context.Context, t *Turn) error
 // /api/messages) and its background work: it verifies, decodes and records
 // every activity, answers Teams at once, and then fetches rosters (and the
 // email and UPN of people who reach it personally, which Teams leaves out
-// of personal activities) and sends welcomes from durable tasks. Register
-// handlers before serving.
+// of personal activities) and sends welcomes from durable jobs (see
+// Config.Jobs and RunJob). Register handlers before serving.
 type Bot struct {
 	cfg       Config
 	store     herald.DirectoryStore

@@ -119,7 +119,7 @@ func decodeTask(t herald.Job, v any) error {
 }
 
 // RefreshRosters queues a roster fetch for every installed team whose
-// roster is older than RosterRefresh (the background worker calls it
+// roster is older than RosterRefresh (Start's refresh loop calls it
 // periodically); the job runner then runs them.
 func (b *Bot) RefreshRosters(ctx context.Context) error {
 	if b.cfg.RosterRefresh < 0 {

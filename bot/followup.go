@@ -108,8 +108,8 @@ func (b *Bot) HandleLater(name string, fn FollowUpFunc) {
 // Later lets a handler acknowledge now and answer later: it durably
 // records the follow-up registered as name, with args (encoded as JSON; a
 // json.RawMessage is kept as is) and the turn's conversation, and returns.
-// The handler then replies at once ("Working on it…"); the background
-// worker (Start, or Flush) runs the follow-up and posts its answer into
+// The handler then replies at once ("Working on it…"); the job runner
+// (see Config.Jobs) runs the follow-up and posts its answer into
 // the same conversation, surviving restarts of the process (see
 // FollowUpFunc). A redelivered activity does not record a second
 // follow-up while the first is pending.
