@@ -44,7 +44,9 @@ const guideURL = "https://intranet.example.com/new-hire-guide"
 
 func newHarness(t *testing.T, configure ...func(*bot.Config)) *harness {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A guard against hanging only: a loaded machine running -race may
+	// take its time.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	botMux := http.NewServeMux()
 	botSrv := httptest.NewServer(botMux)

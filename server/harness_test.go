@@ -53,7 +53,9 @@ func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A guard against hanging only: under -race on a loaded machine the
+	// package's parallel tests wait their turn for a long while.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	emu := emulator.New(emulator.Config{})
 	emuSrv := httptest.NewServer(emu)

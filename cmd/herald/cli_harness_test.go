@@ -40,7 +40,8 @@ var cliTopics = []herald.Topic{{Name: "builds"}, {Name: "deploys", Description: 
 
 func newAPIWorld(t *testing.T) *apiWorld {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A guard against hanging only (a loaded machine running -race).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	emu := emulator.New(emulator.Config{})
 	emuSrv := httptest.NewServer(emu)
