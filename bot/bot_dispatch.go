@@ -8,22 +8,24 @@ import (
 )
 
 // dispatch runs the built-in commands and the registered handlers for a
-// recorded activity.
+// recorded activity. Commands are every personal message and, in channels
+// and group chats, the messages that @mention the bot; Herald's card
+// submits are handled wherever the card is.
 func (b *Bot) dispatch(ctx context.Context, t *Turn) error {
 	a := t.Activity
 	switch a.Type {
 	case botframework.TypeMessage:
 		personal := isPersonal(a, a.Team())
 		if len(a.Value) > 0 && strings.TrimSpace(a.Text) == "" {
-			if personal && !b.cfg.DisableCommands {
+			if !b.cfg.DisableCommands {
 				if handled, err := b.cardSubmit(ctx, t); handled {
 					return err
 				}
 			}
 			return runHandlers(ctx, t, b.onCard)
 		}
-		if personal && !b.cfg.DisableCommands {
-			if handled, err := b.command(ctx, t, len(b.onMessage) == 0); handled {
+		if text, ok := b.commandText(a, personal); ok && !b.cfg.DisableCommands {
+			if handled, err := b.command(ctx, t, text, len(b.onMessage) == 0); handled {
 				return err
 			}
 		}

@@ -25,11 +25,12 @@ func parseCommand(text string) (cmd, arg string) {
 	return strings.ToLower(cmd), strings.TrimSpace(arg)
 }
 
-// command answers the built-in personal-chat commands. It reports false
-// for other text, unless fallback is set, in which case anything else gets
-// the help card.
-func (b *Bot) command(ctx context.Context, t *Turn, fallback bool) (bool, error) {
-	cmd, arg := parseCommand(t.Activity.Text)
+// command answers the built-in commands in text (a personal message, or a
+// channel or group chat message to the bot without its mention), for the
+// sender. It reports false for other text, unless fallback is set, in
+// which case anything else gets the short help card.
+func (b *Bot) command(ctx context.Context, t *Turn, text string, fallback bool) (bool, error) {
+	cmd, arg := parseCommand(text)
 	var msg *botframework.Activity
 	var err error
 	switch {
@@ -42,7 +43,7 @@ func (b *Bot) command(ctx context.Context, t *Turn, fallback bool) (bool, error)
 	case cmd == "start":
 		msg, err = b.start(ctx, t, arg)
 	case fallback:
-		msg, err = b.helpCard(t, "Sorry, I didn't get that. Here is what I understand.")
+		msg, err = b.shortHelpCard(t)
 	default:
 		return false, nil
 	}
@@ -60,10 +61,12 @@ func (b *Bot) queueReply(ctx context.Context, t *Turn, msg *botframework.Activit
 	if key == "" {
 		key = a.Conversation.ID + "@" + b.now().Format("20060102T150405.000000000")
 	}
+	convID := a.Conversation.ID
 	if updateID == "" {
 		msg.ReplyToID = a.ID
+		convID = replyConversation(a)
 	}
-	return b.addTask(ctx, taskReply, a.Conversation.ID+" "+key, replyTask{ConversationID: a.Conversation.ID,
+	return b.addTask(ctx, taskReply, a.Conversation.ID+" "+key, replyTask{ConversationID: convID,
 		ServiceURL: a.ServiceURL, UpdateID: updateID, Activity: msg})
 }
 
@@ -90,18 +93,26 @@ func (b *Bot) helpCard(t *Turn, preface string) (*botframework.Activity, error) 
 		Preface:    preface,
 		Heading:    b.botName(recipientName(t.Activity)) + ": what I can do",
 		Paragraphs: []string{"I send you notifications here, in this chat. You decide which topics you get."},
-		Facts: []card.Fact{
-			{Title: "help", Value: "show this card"},
-			{Title: "topics", Value: "list the topics and turn them on or off"},
-			{Title: "stop", Value: "stop every notification that isn't critical"},
-			{Title: "stop <topic>", Value: "stop one topic"},
-			{Title: "start <topic>", Value: "get a topic again (start alone: everything)"},
-		},
+		Facts:      commandFacts,
+	}
+	if !t.inPersonalChat() {
+		// A button's text would reach the bot without an @mention here.
+		m.Paragraphs = []string{"I send you notifications in your personal chat with me. @mention me with a command; it applies to you alone."}
+		return cardMessage("What I can do", m)
 	}
 	if len(b.cfg.Topics) > 0 {
 		m.Buttons = []card.Button{{Title: "Show topics", Command: "topics"}}
 	}
 	return cardMessage("What I can do", m)
+}
+
+// commandFacts lists the built-in commands for the help card.
+var commandFacts = []card.Fact{
+	{Title: "help", Value: "show this card"},
+	{Title: "topics", Value: "list the topics and turn them on or off"},
+	{Title: "stop", Value: "stop every notification that isn't critical"},
+	{Title: "stop <topic>", Value: "stop one topic"},
+	{Title: "start <topic>", Value: "get a topic again (start alone: everything)"},
 }
 
 // topicStates returns, for each configured topic, whether the user gets
@@ -287,10 +298,10 @@ func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
 	var msg *botframework.Activity
 	var err error
 	if len(off) == 0 {
-		msg, err = confirmCard("Nothing changed", "No topic was selected. Type **topics** to try again.")
+		msg, err = confirmCard("Nothing changed", forSender(t, "No topic was selected. Type **topics** to try again."))
 	} else {
 		msg, err = confirmCard("Turned off: "+strings.Join(off, ", "),
-			"You won't get these notifications any more. Type **start <topic>** to get one again.")
+			forSender(t, "You won't get these notifications any more. Type **start <topic>** to get one again."))
 	}
 	if err != nil {
 		return true, err
