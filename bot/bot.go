@@ -108,6 +108,7 @@ type Bot struct {
 	later     map[string]FollowUpFunc
 	details   detailsGate  // when member fetches may be queued again
 	welcomes  welcomeQueue // personal welcomes waiting to be stored (welcome_batch.go)
+	notifier  Notifier     // the engine behind an engine Sender: welcomes are stored in batches
 	recent    recentWrites // directory writes and welcomes made lately (recent.go)
 
 	lifeMu  sync.Mutex
@@ -173,6 +174,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if b.sender == nil {
 		b.sender = NewConnectorSender(cfg.Connector, cfg.Store, botframework.ChannelAccount{ID: b.botID, Name: cfg.BotName})
+	}
+	if s, ok := b.sender.(*engineSender); ok {
+		b.notifier = s.eng
 	}
 	return b, nil
 }

@@ -88,11 +88,9 @@ func (b *Bot) runUserDetails(ctx context.Context, t herald.Job) error {
 	var retry error
 	for _, u := range users {
 		err := b.userDetails(ctx, u)
-		permanent := errors.Is(err, errDrop) || errors.Is(err, herald.ErrUnreachable) ||
-			botframework.Classify(err).Reason.Permanent()
 		switch {
 		case err == nil:
-		case permanent || t.Final:
+		case permanent(err) || t.Final:
 			b.details.missed(u.UserID, b.now())
 			if len(users) == 1 {
 				return err

@@ -707,15 +707,7 @@ func TestE2ECommands(t *testing.T) {
 func TestE2EBackgroundWorker(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.gate.setFree() // the job runner works on its own, no flush
-	if err := h.bot.Start(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.bot.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	h.runFreely()
 	lea := h.user("Lea Moreau")
 	d := h.delivered(h.emu.InstallPersonal(h.ctx, lea.ID))
 	got, err := h.emu.AwaitFromBot(h.ctx, d.ConversationID, 1)
@@ -942,4 +934,20 @@ func (g *jobGate) setFree() {
 	g.mu.Lock()
 	g.free = true
 	g.mu.Unlock()
+}
+
+// runFreely lets the job runner work on its own, without flushes, and
+// starts the bot's roster refresh until the test ends: the bot as a
+// running node has it.
+func (h *harness) runFreely() {
+	h.t.Helper()
+	h.gate.setFree()
+	if err := h.bot.Start(h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() {
+		if err := h.bot.Stop(context.Background()); err != nil {
+			h.t.Error(err)
+		}
+	})
 }

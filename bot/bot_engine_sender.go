@@ -26,13 +26,6 @@ type engineSender struct {
 	fallback Sender
 }
 
-// queuedSender is a Sender that only queues, through a Notifier: it
-// returns once the message is stored for delivery, so the bot may use it
-// inside a request (and store personal welcomes in batches).
-type queuedSender interface{ notifier() Notifier }
-
-func (s *engineSender) notifier() Notifier { return s.eng }
-
 // NewEngineSender returns a Sender that sends the bot's messages through
 // the delivery engine: a message to a user's personal chat, or a new post
 // in a channel, becomes a high-priority notification to that one

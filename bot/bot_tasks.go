@@ -57,16 +57,24 @@ func (b *Bot) RunJob(ctx context.Context, j herald.Job) error {
 	if err == nil {
 		return nil
 	}
-	c := botframework.Classify(err)
 	switch {
 	case errors.Is(err, herald.ErrPermanent):
 		return err
-	case errors.Is(err, herald.ErrUnreachable) || c.Reason.Permanent():
+	case permanent(err):
 		return fmt.Errorf("%w: %w", err, herald.ErrPermanent)
-	case c.RetryAfter > 0:
-		return &herald.RetryAfterError{Err: err, After: c.RetryAfter}
+	}
+	if after := botframework.Classify(err).RetryAfter; after > 0 {
+		return &herald.RetryAfterError{Err: err, After: after}
 	}
 	return err
+}
+
+// permanent reports whether retrying the work that failed with err cannot
+// help: it was marked so, the recipient cannot be reached, or Teams
+// refused it for good (403, 404, …).
+func permanent(err error) bool {
+	return errors.Is(err, herald.ErrPermanent) || errors.Is(err, herald.ErrUnreachable) ||
+		botframework.Classify(err).Reason.Permanent()
 }
 
 func (b *Bot) handleTask(ctx context.Context, t herald.Job) error {

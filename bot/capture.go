@@ -147,7 +147,7 @@ func (b *Bot) captureConversation(ctx context.Context, a *botframework.Activity,
 			c.UserID = a.From.ID
 		}
 	}
-	key := fmt.Sprintf("conversation\x00%+v", c)
+	key := strings.Join([]string{"conversation", c.ID, c.Type, c.TenantID, c.ServiceURL, c.TeamID, c.ChannelID, c.UserID, c.BotID}, "\x00")
 	if b.recent.fresh(key, b.now()) {
 		return nil
 	}
@@ -292,11 +292,11 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 	b.details.reopen(a.From.ID, now) // a new install may fetch the details again at once
 	p := personalWelcomeTask{UserID: a.From.ID, ConversationID: a.Conversation.ID, TenantID: tenantID,
 		ServiceURL: a.ServiceURL, BotName: recipientName(a)}
-	if q, ok := b.sender.(queuedSender); ok {
+	if b.notifier != nil {
 		// The welcome is stored as a notification of the delivery engine
 		// before Teams gets its answer, in a batch with the welcomes of
 		// installs arriving meanwhile: one durable hop, no task.
-		return b.welcomes.add(ctx, b, q.notifier(), p)
+		return b.welcomes.add(ctx, b, b.notifier, p)
 	}
 	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, p)
 }
@@ -322,10 +322,9 @@ func recipientName(a *botframework.Activity) string {
 // batchesInstall reports whether a is a personal install whose welcome
 // and member fetch go into a batch (welcome_batch.go).
 func (b *Bot) batchesInstall(a *botframework.Activity) bool {
-	_, queued := b.sender.(queuedSender)
 	install := a.Type == botframework.TypeInstallationUpdate && a.Action == botframework.ActionAdd ||
 		a.Type == botframework.TypeConversationUpdate && a.BotAdded()
-	return queued && install
+	return b.notifier != nil && install
 }
 
 // addTask queues background work as a durable job, unique by kind and

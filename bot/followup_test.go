@@ -311,15 +311,7 @@ func TestFollowUpDoesNotHoldBackWelcomes(t *testing.T) {
 		}
 		return double(ctx, f)
 	})
-	h.gate.setFree() // the job runner works on its own, no flush
-	if err := h.bot.Start(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := h.bot.Stop(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	h.runFreely()
 	fi := h.user("Fi Hart")
 	res := h.ask(fi.ID, "", "double 3")
 	<-started

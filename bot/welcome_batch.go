@@ -159,7 +159,11 @@ type welcomeGroup struct {
 // by card; it also returns the member fetches the batch calls for.
 func (b *Bot) welcomeGroups(ctx context.Context, batch []*welcomeReq) ([]*welcomeGroup, []userDetailsTask, error) {
 	seen := map[string]bool{}
-	byCard := map[[2]string]*welcomeGroup{}
+	type card struct {
+		botName string
+		named   bool
+	}
+	byCard := map[card]*welcomeGroup{}
 	var out []*welcomeGroup
 	var details []userDetailsTask
 	now := b.now()
@@ -190,10 +194,10 @@ func (b *Bot) welcomeGroups(ctx context.Context, batch []*welcomeReq) ([]*welcom
 			continue
 		}
 		name := b.botName(r.p.BotName)
-		key := [2]string{name, fmt.Sprint(u.Name != "")}
+		key := card{name, u.Name != ""}
 		g := byCard[key]
 		if g == nil {
-			g = &welcomeGroup{botName: name, named: u.Name != ""}
+			g = &welcomeGroup{botName: key.botName, named: key.named}
 			byCard[key] = g
 			out = append(out, g)
 		}

@@ -96,21 +96,7 @@ func RenderMessage(m Message) (botframework.Attachment, error) {
 	if err != nil {
 		return botframework.Attachment{}, err
 	}
-	c := adaptiveCard{
-		Type:    "AdaptiveCard",
-		Schema:  "http://adaptivecards.io/schemas/adaptive-card.json",
-		Version: MaxAdaptiveCardVersion,
-		Body:    messageBody(m),
-		Actions: acts,
-	}
-	raw, err := encode(c)
-	if err != nil {
-		return botframework.Attachment{}, fmt.Errorf("encode card: %w", err)
-	}
-	if err := ValidateAdaptiveCard(raw); err != nil {
-		return botframework.Attachment{}, err
-	}
-	return botframework.AdaptiveCardAttachment(raw), nil
+	return attach(messageBody(m), acts)
 }
 
 func messageBody(m Message) []any {

@@ -56,12 +56,18 @@ func Render(s Structured, opts RenderOptions) (botframework.Attachment, error) {
 	if err := check(s); err != nil {
 		return botframework.Attachment{}, err
 	}
+	return attach(body(s), actions(s))
+}
+
+// attach encodes a card of body and actions, checks it against the limits
+// Teams enforces, and wraps it as an attachment.
+func attach(body []any, actions []action) (botframework.Attachment, error) {
 	c := adaptiveCard{
 		Type:    "AdaptiveCard",
 		Schema:  "http://adaptivecards.io/schemas/adaptive-card.json",
 		Version: MaxAdaptiveCardVersion,
-		Body:    body(s),
-		Actions: actions(s),
+		Body:    body,
+		Actions: actions,
 	}
 	raw, err := encode(c)
 	if err != nil {

@@ -84,24 +84,25 @@ func (e *Engine) HandleJobs(h herald.JobHandler) { e.taskHandler.Store(&h) }
 // Enqueue implements herald.JobQueue: it stores j as a River job, and
 // reports false when a job with the same kind and key waits or runs.
 func (e *Engine) Enqueue(ctx context.Context, j herald.Job) (bool, error) {
-	args, opts, err := e.taskInsert(j)
-	if err != nil {
-		return false, err
-	}
-	res, err := e.river.Insert(ctx, args, opts)
-	if err != nil {
-		return false, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
-	}
-	return !res.UniqueSkippedAsDuplicate, nil
+	return e.enqueue(j, func(args taskArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+		return e.river.Insert(ctx, args, opts)
+	})
 }
 
 // EnqueueTx implements herald.JobQueue: Enqueue inside tx.
 func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, j herald.Job) (bool, error) {
+	return e.enqueue(j, func(args taskArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+		return e.river.InsertTx(ctx, tx, args, opts)
+	})
+}
+
+// enqueue inserts j with insert and reports whether it was added.
+func (e *Engine) enqueue(j herald.Job, insert func(taskArgs, *river.InsertOpts) (*rivertype.JobInsertResult, error)) (bool, error) {
 	args, opts, err := e.taskInsert(j)
 	if err != nil {
 		return false, err
 	}
-	res, err := e.river.InsertTx(ctx, tx, args, opts)
+	res, err := insert(args, opts)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s job: %w", j.Kind, err)
 	}

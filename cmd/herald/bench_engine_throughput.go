@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,23 +53,20 @@ func benchThroughput(ctx context.Context, dsn string, f engineBenchFlags, progre
 		return nil, err
 	}
 	defer eng.Stop(context.WithoutCancel(ctx))
+	profile := ""
 	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile + "." + st.Dialect())
-		if err != nil {
-			return nil, err
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return nil, err
-		}
+		profile = f.cpuProfile + "." + st.Dialect()
 	}
+	stopProfile, err := startProfile(profile)
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
 	meter = startCPU()
 	sent := time.Now()
 	n, took, err := sendAndWait(ctx, eng, herald.NotificationRequest{Audience: herald.Audience{Tenants: tenants}, Content: benchContent})
 	engineCPU := meter.stop()
-	if f.cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	if err != nil {
 		return nil, err
 	}
