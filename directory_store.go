@@ -170,6 +170,12 @@ type Conversation struct {
 	UserID string
 	// BotID is the bot's account id in it ("28:…").
 	BotID string
+	// Name is a group chat's topic (its title in Teams), when it has one.
+	Name string
+	// Removed is true once the bot was removed from the conversation (a
+	// group chat's bot removal, or the conversation's team or personal
+	// app uninstalled), until the bot is added again.
+	Removed bool
 	// UpdatedAt is when the reference was last refreshed.
 	UpdatedAt time.Time
 }
@@ -246,18 +252,24 @@ type DirectoryStore interface {
 	// "General" finds the General channel.
 	ChannelFind(ctx context.Context, teamID, identifier string) (Channel, error)
 
-	// MembershipAdd records that a user is a member of a team.
-	MembershipAdd(ctx context.Context, teamID, userID string) error
+	// MembershipAdd records that a user is a member of a team or of a
+	// group chat (groupID is the team id or the chat's conversation id).
+	MembershipAdd(ctx context.Context, groupID, userID string) error
 	// MembershipRemove forgets one membership.
-	MembershipRemove(ctx context.Context, teamID, userID string) error
-	// MembershipReplace makes the team's members exactly userIDs.
-	MembershipReplace(ctx context.Context, teamID string, userIDs []string) error
+	MembershipRemove(ctx context.Context, groupID, userID string) error
+	// MembershipReplace makes the team's or group chat's members exactly
+	// userIDs.
+	MembershipReplace(ctx context.Context, groupID string, userIDs []string) error
 
 	// ConversationUpsert creates or updates a conversation reference,
 	// merging non-empty fields.
 	ConversationUpsert(ctx context.Context, c Conversation) error
 	// ConversationGet returns one conversation reference.
 	ConversationGet(ctx context.Context, id string) (Conversation, error)
+	// ConversationSetRemoved records that the bot was removed from (true)
+	// or added back to (false) a conversation. ConversationUpsert never
+	// changes Removed.
+	ConversationSetRemoved(ctx context.Context, id string, removed bool) error
 
 	// PreferenceSet records a user's opt-out (or opt-in) of a topic; topic
 	// TopicAll stands for every non-critical topic.

@@ -205,6 +205,8 @@ type Conversation struct {
 	ChannelID  string    `json:"channelId,omitempty"`
 	UserID     string    `json:"userId,omitempty"`
 	BotID      string    `json:"botId,omitempty"`
+	Name       string    `json:"name,omitempty"`
+	Removed    bool      `json:"removed,omitempty"`
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
