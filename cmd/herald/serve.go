@@ -154,7 +154,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 	mux := http.NewServeMux()
 	mux.Handle("/api/messages", h.bot)
 	mux.Handle("/", h.api)
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	h.srv = newHTTPServer(mux, defaultTimeouts())
 	go func() { h.served <- h.srv.Serve(ln) }()
 	return h, nil
 }
