@@ -207,3 +207,25 @@ func TestDeliveryCSV(t *testing.T) {
 		t.Errorf("record (-want +got):\n%s", diff)
 	}
 }
+
+func TestDeliveryCSVDefusesFormulas(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, want string }{
+		{"=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"},
+		{"+1", "'+1"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"Alice", "Alice"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		rec := api.DeliveryCSVRecord(herald.Delivery{Name: tc.name, Error: tc.name})
+		if got := rec[7]; got != tc.want {
+			t.Errorf("name %q: cell %q, want %q", tc.name, got, tc.want)
+		}
+		if got := rec[5]; got != tc.want {
+			t.Errorf("error %q: cell %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
