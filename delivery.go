@@ -82,9 +82,15 @@ const (
 const (
 	// ReasonInterrupted: the process stopped while the call was in flight.
 	ReasonInterrupted Reason = "interrupted"
-	// ReasonTimedOut: the call timed out after the request may have
-	// reached Teams.
+	// ReasonTimedOut: the call timed out (or Teams answered 504) after the
+	// request may have reached Teams.
 	ReasonTimedOut Reason = "timed-out"
+	// ReasonConnectionLost: the connection failed after the request was
+	// written.
+	ReasonConnectionLost Reason = "connection-lost"
+	// ReasonServerError: Teams answered 500 (or another server error that
+	// leaves open whether it acted on the request).
+	ReasonServerError Reason = "server-error"
 )
 
 // Reason of cancelled deliveries.
