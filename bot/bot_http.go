@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +23,7 @@ const (
 	codeUnreadable        = "unreadable_body"
 	codeMalformedActivity = "malformed_activity"
 	codeKeysUnavailable   = "keys_unavailable"
+	codeChannelRefused    = "channel_not_allowed"
 )
 
 // refusal is a refusal of an inbound request, answered with the error body
@@ -100,6 +103,10 @@ func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 		return 0, nil, refusal(http.StatusUnauthorized, api.CodeUnauthorized, clipMessage(err.Error()), "Authorization")
 	default:
 		return 0, nil, err
+	}
+	if !slices.Contains(b.cfg.Channels, act.ChannelID) {
+		return 0, nil, refusal(http.StatusForbidden, codeChannelRefused,
+			clipMessage(fmt.Sprintf("activities from channel %q are not accepted (allowed: %s)", act.ChannelID, strings.Join(b.cfg.Channels, ", "))), "channelId")
 	}
 	// From here on the activity is authentic, and its serviceUrl trusted.
 	// Recording uses a context that a client disconnect does not cancel,

@@ -33,6 +33,7 @@ type serveConfig struct {
 	Authority   string
 	ServiceURL  string
 	Trusted     []string
+	Channels    []string
 	Emulator    string
 	MetadataURL string
 	APIKeys     []string
@@ -87,6 +88,7 @@ type serveRaw struct {
 	appID, appSecret, appSecretFile, tenantID, appType, authority        string
 	serviceURL, trusted, emulator, node, concurrency, tenantRPS, pacing  string
 	logLevel, stopTimeout, botName, templates, guideURL, topics, rosters string
+	channels                                                             string
 }
 
 // serveOptions lists every setting of `herald serve`, in the order its
@@ -105,6 +107,7 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "authority", help: "token authority (login URL); default Microsoft's", env: []string{"HERALD_AUTHORITY"}, dest: &r.authority},
 		{flag: "service-url", help: "serviceUrl for recipients whose tenant has none yet", env: []string{"HERALD_SERVICE_URL"}, dest: &r.serviceURL},
 		{flag: "trust-hosts", help: "extra hosts (comma-separated host or host:port) Herald may send its token to", env: []string{"HERALD_TRUST_HOSTS"}, dest: &r.trusted},
+		{flag: "channels", help: "Bot Framework channels (channelId, comma-separated) whose activities the bot accepts; others get 403", env: []string{"HERALD_CHANNELS"}, def: "msteams", dest: &r.channels},
 		{flag: "emulator", help: "base URL of a herald emulator: sets the token authority, the signing keys' metadata, the service URL, trust, and the emulator's app id and secret", env: []string{"HERALD_EMULATOR"}, dest: &r.emulator},
 		{flag: "bot-name", help: "the bot's name in welcome cards (default: the name Teams gives it)", env: []string{"HERALD_BOT_NAME"}, dest: &r.botName},
 		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
@@ -342,6 +345,9 @@ func (r serveRaw) resolve() (serveConfig, error) {
 		errs = append(errs, configError{"app-secret", "", "required with --app-id (or HERALD_APP_SECRET_FILE, MicrosoftAppPassword)"})
 	}
 	c.Trusted = append(splitComma(r.trusted), c.Trusted...)
+	if c.Channels = splitComma(r.channels); len(c.Channels) == 0 {
+		errs = append(errs, configError{"channels", r.channels, "name at least one channel, such as msteams"})
+	}
 	keys, err := parseAPIKeys(r.apiKeys)
 	if err != nil {
 		errs = append(errs, err)

@@ -190,7 +190,7 @@ func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Sto
 			return nil, err
 		}
 	}
-	b, err := bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn, Jobs: eng,
+	b, err := bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn, Jobs: eng, Channels: cfg.Channels,
 		Store: st, Sender: sender, Logger: log, Welcome: welcome, Topics: cfg.Topics, RosterRefresh: cfg.RosterRefresh})
 	if err != nil {
 		return nil, err
