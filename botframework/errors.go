@@ -133,7 +133,7 @@ func parseErrorBody(body []byte) (code, message string) {
 	}
 	if trimmed[0] != '{' || json.Unmarshal(trimmed, &env) != nil {
 		if !json.Valid(trimmed) {
-			return "", Clip(oneLine(string(trimmed)), 300)
+			return "", Clip(OneLine(string(trimmed)), 300)
 		}
 		var s string
 		if json.Unmarshal(trimmed, &s) == nil {
@@ -478,14 +478,3 @@ type responseError struct {
 func (e *responseError) Error() string { return "bad response: " + e.err.Error() }
 
 func (e *responseError) Unwrap() error { return e.err }
-
-// oneLine replaces control characters so a body fits on one log line.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}

@@ -340,18 +340,17 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.state = 2
 	close(e.stopped)
+	// Out of time: calls in flight end, and results the store has not
+	// taken by then stay unwritten (their deliveries are settled as
+	// uncertain on the next start), so a store refusing writes cannot hold
+	// the stop.
+	outOfTime := context.AfterFunc(ctx, func() { e.batch.abandon(); e.cancel() })
+	defer outOfTime()
 	err := e.river.Stop(ctx)
 	if err != nil {
 		err = e.river.StopAndCancel(context.WithoutCancel(ctx))
 	}
-	done := make(chan struct{})
-	go func() { e.wgWorkersAndFlush(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		e.cancel()
-		<-done
-	}
+	e.wgWorkersAndFlush()
 	e.cancel()
 	if err != nil {
 		return fmt.Errorf("stop engine: %w", err)
