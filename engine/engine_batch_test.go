@@ -77,8 +77,10 @@ func TestBatcherIsolatesPoisonRows(t *testing.T) {
 		stored    map[int64]string
 	}{
 		{
-			name:    "NUL and broken UTF-8 never reach the store",
-			refuse:  func(r herald.DeliveryResult) bool { return strings.ContainsRune(r.Error, 0) || !utf8.ValidString(r.Error) },
+			name: "NUL and broken UTF-8 never reach the store",
+			refuse: func(r herald.DeliveryResult) bool {
+				return strings.ContainsRune(r.Error, 0) || !utf8.ValidString(r.Error)
+			},
 			errText: func(id int64) string { return map[int64]string{3: "bad\x00row", 5: "cut \xe2\x82"}[id] },
 			stored:  map[int64]string{3: "bad row", 5: "cut \uFFFD"},
 		},
