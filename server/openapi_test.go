@@ -376,6 +376,12 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "GET", path: "/v1/conversations"}},
 		{req: req{method: "GET", path: "/v1/conversations?type=x"}},
 		{req: req{method: "GET", path: "/v1/conversations", noAuth: true}},
+		{req: req{method: "GET", path: "/v1/directory/health"}},
+		{req: req{method: "GET", path: "/v1/directory/health?team=Research&problem=stale&limit=1&staleDays=1"}},
+		{req: req{method: "GET", path: "/v1/directory/health?staleDays=0"}},
+		{req: req{method: "GET", path: "/v1/directory/health", noAuth: true}},
+		{req: req{method: "GET", path: "/v1/directory/health?team=Nope"}},
+		{req: req{method: "GET", path: "/v1/directory/health?team=Dup"}},
 	}
 	ops := d.operations()
 	covered := map[string]bool{}

@@ -151,6 +151,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, "/v1/teams/{team}", false, s.getTeam},
 		{http.MethodGet, "/v1/teams/{team}/channels", false, s.listChannels},
 		{http.MethodGet, "/v1/conversations", false, s.listConversations},
+		{http.MethodGet, "/v1/directory/health", false, s.directoryHealth},
 		{http.MethodGet, "/v1/topics", false, s.listTopics},
 	}
 }

@@ -135,15 +135,31 @@ func (s *Store) TeamList(ctx context.Context, p herald.TeamListParams) ([]herald
 }
 
 // TeamSetInstalled implements herald.DirectoryStore. Installing also
-// clears Deleted: Teams only lets a bot into a live team.
+// clears Deleted (Teams only lets a bot into a live team) and, in the same
+// transaction, the Uninstalled flag of the team's known members.
 func (s *Store) TeamSetInstalled(ctx context.Context, teamID string, installed bool, at time.Time) error {
-	if installed {
+	if !installed {
 		return s.execOne(ctx, "team set installed",
-			`UPDATE teams SET installed = true, deleted = false, installed_at = $2, updated_at = $3 WHERE id = $1`,
-			teamID, toMicros(at), toMicros(s.now()))
+			`UPDATE teams SET installed = false, updated_at = $2 WHERE id = $1`, teamID, toMicros(s.now()))
 	}
-	return s.execOne(ctx, "team set installed",
-		`UPDATE teams SET installed = false, updated_at = $2 WHERE id = $1`, teamID, toMicros(s.now()))
+	now := toMicros(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE teams SET installed = true, deleted = false, installed_at = $2, updated_at = $3
+		WHERE id = $1`, teamID, toMicros(at), now)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(herald.ErrNotFound, err)
+		}
+		_, err = s.txExec(ctx, tx, `UPDATE users SET uninstalled = false, updated_at = $2
+		WHERE uninstalled = true AND id IN (SELECT user_id FROM memberships WHERE team_id = $1)`, teamID, now)
+		return s.mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("team set installed: %w", err)
+	}
+	return nil
 }
 
 // TeamSetRosterAt implements herald.DirectoryStore.
