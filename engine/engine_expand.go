@@ -111,6 +111,7 @@ func (e *Engine) expand(ctx context.Context, id string) error {
 		return fmt.Errorf("expand %s: %w", id, err)
 	}
 	e.rt.expanded(id, nil)
+	e.signalExpanded()
 	if !ok {
 		return nil // cancelled meanwhile
 	}

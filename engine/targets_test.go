@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -265,5 +266,28 @@ func TestEngineTeamUninstalledSkips(t *testing.T) {
 		if err != nil || got.Uninstalled {
 			t.Errorf("user %s marked uninstalled by a skip: %+v %v", u.id, got, err)
 		}
+	}
+}
+
+func TestEngineWaitExpanded(t *testing.T) {
+	t.Parallel()
+	b := newEngBundle(t, engOpts{})
+	tn := b.tenant(t)
+	us := b.users(t, tn, 2, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard against hanging only
+	defer cancel()
+	n := b.send(t, herald.NotificationRequest{Audience: herald.Audience{Users: []string{us[0].email, "ghost@nowhere.example"}}, Content: herald.Content{Text: "hi"}})
+	got, err := b.eng.WaitExpanded(ctx, n.ID)
+	if err != nil || !got.Expanded || got.Counts.Total() != 2 || got.Counts.Skipped != 1 {
+		t.Fatalf("WaitExpanded = %s expanded=%v %+v, %v", got.State, got.Expanded, got.Counts, err)
+	}
+	later := b.send(t, herald.NotificationRequest{Audience: herald.Audience{Users: []string{us[1].email}}, Content: herald.Content{Text: "later"},
+		SendAt: time.Now().Add(time.Hour)})
+	got, err = b.eng.WaitExpanded(ctx, later.ID)
+	if err != nil || got.State != herald.NotificationScheduled || got.Expanded {
+		t.Fatalf("WaitExpanded of a scheduled notification = %s expanded=%v, %v", got.State, got.Expanded, err)
+	}
+	if _, err := b.eng.WaitExpanded(ctx, "n_missing"); !errors.Is(err, herald.ErrNotFound) {
+		t.Fatalf("WaitExpanded of a missing notification: %v", err)
 	}
 }
