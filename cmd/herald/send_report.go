@@ -22,10 +22,10 @@ func reportAccepted(n api.Notification, w io.Writer, list bool) error {
 	}
 	summary := reasonsLine(map[herald.DeliveryState]map[herald.Reason]int{herald.DeliverySkipped: x.Skipped})
 	if x.Expanding {
-		fmt.Fprintf(w, "%s: still expanding its audience, %d recipients found so far%s (follow it: herald notifications show %s --wait)\n",
-			n.ID, x.Resolved, prefixed(", ", summary), n.ID)
+		fmt.Fprintf(w, "%s: still expanding its audience, %s found so far%s (follow it: herald notifications show %s --wait)\n",
+			n.ID, recipients(x.Resolved), prefixed(", ", summary), n.ID)
 	} else {
-		fmt.Fprintf(w, "%s: %d recipients%s\n", n.ID, x.Resolved, prefixed(", ", summary))
+		fmt.Fprintf(w, "%s: %s%s\n", n.ID, recipients(x.Resolved), prefixed(", ", summary))
 	}
 	if list && len(x.Unreached) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -59,4 +59,12 @@ func prefixed(prefix, s string) string {
 		return ""
 	}
 	return prefix + s
+}
+
+// recipients is "1 recipient" or "n recipients".
+func recipients(n int) string {
+	if n == 1 {
+		return "1 recipient"
+	}
+	return fmt.Sprintf("%d recipients", n)
 }

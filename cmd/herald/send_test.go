@@ -79,7 +79,7 @@ func TestSendCommand(t *testing.T) {
 		if id := strings.TrimSpace(r.stdout); !strings.HasPrefix(id, "n_") || strings.Contains(id, "\n") {
 			t.Fatalf("stdout = %q, want the id alone", r.stdout)
 		}
-		for _, want := range []string{": 1 recipients, skipped: unresolved 2", "skipped  user:ghost@nowhere.example  unresolved", "team:Enginering"} {
+		for _, want := range []string{": 1 recipient, skipped: unresolved 2", "skipped  user:ghost@nowhere.example  unresolved", "team:Enginering"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 			}
