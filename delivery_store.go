@@ -157,6 +157,12 @@ type DeliveryExpandParams struct {
 	Critical bool
 	// TopicDefaultOn is whether the topic of SourceTopic is default-on.
 	TopicDefaultOn bool
+	// TeamRemoved says the team of SourceTeam no longer has the bot
+	// (removed from it, or the team deleted): its members who have no
+	// personal install of the app and are in no other team where the bot
+	// is installed are skipped with ReasonUninstalled, without a call and
+	// without marking them uninstalled; the others get their message.
+	TeamRemoved bool
 	// Cursor is saved on the notification with the chunk.
 	Cursor string
 	Now    time.Time

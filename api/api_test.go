@@ -40,6 +40,13 @@ func TestParseTargets(t *testing.T) {
 		{"unknown kind among good ones", []string{"alice@contoso.com", "chanel:Eng/Deploys"}, herald.Audience{}, `unknown kind "chanel"`},
 		{"unknown kind with spaces", []string{" Usr : bob "}, herald.Audience{}, `unknown kind "Usr"`},
 		{"digit prefixes stay user ids", []string{"8:orgid:abc", "28:bot"}, herald.Audience{Users: []string{"8:orgid:abc", "28:bot"}}, ""},
+		{"conversations", []string{"conversation:19:c@thread.tacv2;messageid=7", "19:g@thread.v2", "a:1personal", "CONVERSATION: a:2"},
+			herald.Audience{Conversations: []string{"19:c@thread.tacv2;messageid=7", "19:g@thread.v2", "a:1personal", "a:2"}}, ""},
+		{"unseen user with tenant", []string{"29:1new@72f988bf-86f1-41af-91ab-2d7cd011db47", "user:29:1b@72f988bf-86f1-41af-91ab-2d7cd011db47"},
+			herald.Audience{Users: []string{"29:1new@72f988bf-86f1-41af-91ab-2d7cd011db47", "29:1b@72f988bf-86f1-41af-91ab-2d7cd011db47"}}, ""},
+		{"user with a bad tenant", []string{"29:1new@contoso"}, herald.Audience{}, "audience.users[0]"},
+		{"conversation that is no id", []string{"conversation:Ops"}, herald.Audience{}, "not a conversation id"},
+		{"a word a is a kind typo", []string{"a:"}, herald.Audience{}, `unknown kind "a"`},
 	}
 	for _, tt := range tests {
 		got, err := api.ParseTargets(tt.targets...)

@@ -224,3 +224,39 @@ func TestChannelThreads(t *testing.T) {
 		t.Fatalf("unknown thread: %d %s", r.status, r.body)
 	}
 }
+
+// TestCreatePersonalConversationUnseenUser creates a 1:1 chat with a user
+// the bot has never heard from (the app installed for everyone by the
+// admin, no event posted), knowing only the user's id and tenant id.
+func TestCreatePersonalConversationUnseenUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seed, err := b.em.SeedUsers(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m wireMember
+	b.call(t, http.MethodGet, "v3/conversations/"+esc(seed.TeamID)+"/members/user42@fabrikam.com", nil).decode(t, &m)
+	if !strings.HasPrefix(m.ID, "29:") {
+		t.Fatalf("member = %+v", m)
+	}
+	r := b.call(t, http.MethodPost, "v3/conversations", params(m.ID, seed.TenantID))
+	var res struct{ ID string }
+	r.decode(t, &res)
+	if r.status != 201 || !strings.HasPrefix(res.ID, "a:") {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	sent := b.call(t, http.MethodPost, "v3/conversations/"+esc(res.ID)+"/activities", map[string]any{"type": "message", "text": "Hello"})
+	if sent.status != 201 {
+		t.Fatalf("send: %d %s", sent.status, sent.body)
+	}
+	if acts := b.em.Activities(res.ID); len(acts) != 1 || acts[0].Activity.Text != "Hello" {
+		t.Fatalf("chat holds %d activities", len(acts))
+	}
+	b.bot.mu.Lock()
+	heard := len(b.bot.got)
+	b.bot.mu.Unlock()
+	if heard != 0 {
+		t.Fatalf("the bot got %d activities, want none: it never heard from the user", heard)
+	}
+}

@@ -113,6 +113,7 @@ type Engine struct {
 
 	finMu    sync.Mutex
 	finished chan struct{} // closed and replaced when a notification ends
+	expDone  chan struct{} // closed and replaced when an expansion in this process ends
 
 	taskHandler atomic.Pointer[herald.JobHandler] // jobs of other rooms (HandleJobs)
 
@@ -152,6 +153,7 @@ func New(cfg Config) (*Engine, error) {
 		now:      cfg.Now,
 		stopped:  make(chan struct{}),
 		finished: make(chan struct{}),
+		expDone:  make(chan struct{}),
 	}
 	e.pacer = newPacer(cfg.Limits, cfg.Now)
 	e.sched = newScheduler(e.pacer, cfg.Now)

@@ -337,6 +337,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: "first", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: "second", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
 		{req: req{method: "POST", path: "/v1/send/teams:Research", body: "x"}},
+		{req: req{method: "POST", path: "/v1/send/conversation:19:nowhere@thread.v2", body: "x"}},
+		{req: req{method: "POST", path: "/v1/notifications", body: `{"audience":{"conversations":["19:nowhere@thread.v2","a:1gone"]},"content":{"text":"x"}}`, header: js}},
+		{req: req{method: "POST", path: "/v1/notifications", body: `{"audience":{"conversations":["Research"]},"content":{"text":"x"}}`, header: js}},
 		{req: req{method: "POST", path: "/v1/notifications", body: good, header: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "oas-reuse"}}},
 
 		{req: req{method: "GET", path: "/v1/users?q=oas"}},

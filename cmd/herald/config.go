@@ -43,6 +43,8 @@ type serveConfig struct {
 	Pacing      bool
 	LogLevel    string
 	StopTimeout time.Duration
+	// AcceptWait is server.Config.AcceptWait (negative: answer at once).
+	AcceptWait time.Duration
 
 	BotName          string
 	WelcomeTemplates string
@@ -88,7 +90,7 @@ type serveRaw struct {
 	appID, appSecret, appSecretFile, tenantID, appType, authority        string
 	serviceURL, trusted, emulator, node, concurrency, tenantRPS, pacing  string
 	logLevel, stopTimeout, botName, templates, guideURL, topics, rosters string
-	channels                                                             string
+	channels, acceptWait                                                 string
 }
 
 // serveOptions lists every setting of `herald serve`, in the order its
@@ -120,6 +122,7 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "pacing", help: "apply Teams' rate limits before calls: on or off", env: []string{"HERALD_PACING"}, def: "on", dest: &r.pacing},
 		{flag: "log-level", help: "debug, info, warn or error", env: []string{"HERALD_LOG_LEVEL"}, def: "info", dest: &r.logLevel},
 		{flag: "stop-timeout", help: "how long a graceful stop may take", env: []string{"HERALD_STOP_TIMEOUT"}, def: "30s", dest: &r.stopTimeout},
+		{flag: "accept-wait", help: "how long the answer to a new notification waits for its audience to be expanded, to say whom it reaches and whom not (0: answer at once)", env: []string{"HERALD_ACCEPT_WAIT"}, def: "2s", dest: &r.acceptWait},
 	}
 }
 
@@ -389,6 +392,11 @@ func (c *serveConfig) numbers(r serveRaw) []error {
 	}
 	if c.StopTimeout, err = time.ParseDuration(r.stopTimeout); err != nil || c.StopTimeout <= 0 {
 		errs = append(errs, configError{"stop-timeout", r.stopTimeout, "want a positive duration such as 30s"})
+	}
+	if c.AcceptWait, err = time.ParseDuration(r.acceptWait); err != nil || c.AcceptWait < 0 || c.AcceptWait > time.Minute {
+		errs = append(errs, configError{"accept-wait", r.acceptWait, "want a duration from 0 to 1m (such as 2s)"})
+	} else if c.AcceptWait == 0 {
+		c.AcceptWait = -1
 	}
 	switch r.rosters {
 	case "off":

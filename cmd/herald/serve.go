@@ -139,7 +139,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	h.api, err = server.New(server.Config{Engine: h.eng, Store: h.store, APIKeys: h.keys.keys,
-		Started: h.running.Load, Metrics: metrics, Topics: cfg.Topics, Logger: log})
+		Started: h.running.Load, Metrics: metrics, Topics: cfg.Topics, Logger: log, AcceptWait: cfg.AcceptWait})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
