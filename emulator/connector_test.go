@@ -37,7 +37,7 @@ func TestCreatePersonalConversation(t *testing.T) {
 		{"aadObjectId field instead of id", map[string]any{"members": []any{map[string]any{"aadObjectId": alice.AADObjectID}}, "tenantId": d.TenantID}, 400, "BadArgument", ""},
 		{"unknown user", params("29:1nobody", d.TenantID), 400, "BadArgument", ""},
 		{"by UPN", params(alice.UPN, d.TenantID), 400, "BadArgument", ""},
-		{"group chat", map[string]any{"isGroup": true, "members": []any{map[string]any{"id": alice.ID}, map[string]any{"id": bob.ID}}, "tenantId": d.TenantID}, 400, "BadArgument", ""},
+		{"group chat", map[string]any{"isGroup": true, "members": []any{map[string]any{"id": alice.ID}, map[string]any{"id": bob.ID}}, "tenantId": d.TenantID}, 400, "BadSyntax", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

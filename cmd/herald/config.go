@@ -112,7 +112,7 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "channels", help: "Bot Framework channels (channelId, comma-separated) whose activities the bot accepts; others get 403", env: []string{"HERALD_CHANNELS"}, def: "msteams", dest: &r.channels},
 		{flag: "emulator", help: "base URL of a herald emulator: sets the token authority, the signing keys' metadata, the service URL, trust, and the emulator's app id and secret", env: []string{"HERALD_EMULATOR"}, dest: &r.emulator},
 		{flag: "bot-name", help: "the bot's name in welcome cards (default: the name Teams gives it)", env: []string{"HERALD_BOT_NAME"}, dest: &r.botName},
-		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
+		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json, group-chat.json, group-chat-member.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
 		{flag: "guide-url", help: "a guide (http or https) new team members are offered in their welcome", env: []string{"HERALD_GUIDE_URL"}, dest: &r.guideURL},
 		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical|on|off]] (on: everyone gets it until they stop it, the default; off: only those who start it; join flags with +)", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
 		{flag: "roster-refresh", help: "how often each team's roster is fetched again (off: never)", env: []string{"HERALD_ROSTER_REFRESH"}, def: "24h", dest: &r.rosters},
