@@ -264,9 +264,9 @@ class TeamsSide {
   connector(call, path) {
     const seg = path.split('/').slice(2).map(decodeURIComponent); // after "/v3"
     const m = call.method;
-    if (seg[0] === 'conversations') {
-      if (seg.length === 1 && m === 'POST') return this.createConversation(call);
-      const at = seg[1] !== undefined ? this.resolve(seg[1]) : null;
+    if (seg[0] === 'conversations' && seg.length === 1 && m === 'POST') return this.createConversation(call);
+    if (seg[0] === 'conversations' && seg.length >= 3) {
+      const at = this.resolve(seg[1]);
       if (!at) return notFound('ConversationNotFound', 'Conversation not found.');
       if (seg[2] === 'activities' && seg.length <= 4 && m === 'POST') return this.postActivity(call, at, seg[1], seg[3]);
       if (seg[2] === 'activities' && seg.length === 4 && (m === 'PUT' || m === 'DELETE')) return this.changeActivity(call, at, seg[3]);

@@ -30,7 +30,9 @@ function register(h, { appId, appSecret, heraldUrl, apiKey, sidePort, topic }) {
   // the notifications sent here, and says welcome (every Herald welcome's
   // summary does).
   const isWelcome = (e) => !e.activity.replyToId && !isNotification(e) && /welcome/i.test(`${e.activity.summary || ''} ${text(e)}`);
-  const names = (e, u) => text(e).includes(u.name);
+  // Whether a message names the user (by full or given name; the given
+  // names in this world are distinct).
+  const names = (e, u) => text(e).includes(u.givenName);
   const welcomes = (convId) => side.botActivities(convId).filter(isWelcome);
   const teamWelcomes = () => w.team.channels.flatMap((c) => welcomes(c.id));
 
