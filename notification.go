@@ -178,6 +178,10 @@ type Notification struct {
 	Expanded bool `json:"expanded"`
 	// Cursor is the expansion's resume point (internal).
 	Cursor string `json:"-"`
+	// CreatedBy is the API key that asked for it; empty for the bot's
+	// own notifications (welcomes) and those from before keys were
+	// recorded.
+	CreatedBy Creator `json:"createdBy,omitzero"`
 	// CreatedAt, UpdatedAt and CompletedAt are the record's times.
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`

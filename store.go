@@ -12,4 +12,5 @@ type Store interface {
 	DirectoryStore
 	DeliveryStore
 	StatsStore
+	KeyStore
 }

@@ -97,7 +97,7 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-const notificationCols = `id, request, state, expanded, cursor, created_at, updated_at, completed_at`
+const notificationCols = `id, request, state, expanded, cursor, created_at, updated_at, completed_at, created_by, created_by_name`
 
 // deliveryState is a delivery's state, for a query joining deliveries d
 // with inflight f: a delivery in flight is sending (its row says pending).

@@ -17,7 +17,8 @@ func scanNotification(r rowScanner) (herald.Notification, error) {
 	var n herald.Notification
 	var req string
 	var created, updated, completed int64
-	if err := r.Scan(&n.ID, &req, &n.State, &n.Expanded, &n.Cursor, &created, &updated, &completed); err != nil {
+	if err := r.Scan(&n.ID, &req, &n.State, &n.Expanded, &n.Cursor, &created, &updated, &completed,
+		&n.CreatedBy.KeyID, &n.CreatedBy.KeyName); err != nil {
 		return herald.Notification{}, err
 	}
 	if err := json.Unmarshal([]byte(req), &n.Request); err != nil {
@@ -44,11 +45,12 @@ func (s *Store) NotificationCreate(ctx context.Context, n herald.Notification, a
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.txExec(ctx, tx, `INSERT INTO notifications
 		(id, idempotency_key, msg_key, request, priority, at_least_once, state, expanded, cursor, created_at, updated_at,
-		request_hash, welcome)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9, $10, $11)
+		request_hash, welcome, created_by, created_by_name)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, false, '', $8, $9, $10, $11, $12, $13)
 		ON CONFLICT DO NOTHING`,
 			n.ID, idem, n.Request.Key, string(req), string(n.Request.Priority), n.Request.AtLeastOnce,
-			string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt), n.Request.Fingerprint(), n.Request.IsWelcome())
+			string(n.State), toMicros(n.CreatedAt), toMicros(n.UpdatedAt), n.Request.Fingerprint(), n.Request.IsWelcome(),
+			n.CreatedBy.KeyID, n.CreatedBy.KeyName)
 		if err != nil {
 			return s.mapErr(err)
 		}
