@@ -12,6 +12,11 @@ const (
 	CodeInvalid = "invalid"
 	// CodeUnauthorized: the API key is missing or wrong.
 	CodeUnauthorized = "unauthorized"
+	// CodeForbidden: the API key is valid but does not allow the request
+	// (403): the message names the scope or the grant it lacks, and Field
+	// the member of the request it does not allow ("critical", "topic",
+	// "audience.teams[0]").
+	CodeForbidden = "forbidden"
 	// CodeNotFound: the route or the record does not exist.
 	CodeNotFound = "not_found"
 	// CodeMethodNotAllowed: the route exists for other methods.

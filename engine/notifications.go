@@ -23,12 +23,27 @@ func (e *Engine) Send(ctx context.Context, req herald.NotificationRequest) (hera
 // notification carries there), so that all of it commits or none does.
 // also does not run when the IdempotencyKey was used already.
 func (e *Engine) SendWith(ctx context.Context, req herald.NotificationRequest, also herald.TxFunc) (herald.Notification, error) {
+	return e.send(ctx, req, herald.Creator{}, also)
+}
+
+// SendAs is Send recording by as who asked for the notification
+// (Notification.CreatedBy): the API key it came with. A repeat of an
+// earlier request (same IdempotencyKey) answers that notification, with
+// its own creator.
+func (e *Engine) SendAs(ctx context.Context, by herald.Creator, req herald.NotificationRequest) (herald.Notification, error) {
+	return e.send(ctx, req, by, nil)
+}
+
+// send stores a notification asked for by by, with also run in the same
+// transaction.
+func (e *Engine) send(ctx context.Context, req herald.NotificationRequest, by herald.Creator, also herald.TxFunc) (herald.Notification, error) {
 	if err := req.Validate(); err != nil {
 		return herald.Notification{}, err
 	}
 	req.Priority = req.ResolvedPriority()
 	now := e.now()
-	n := herald.Notification{ID: herald.NewID("n", now), Request: req, State: herald.NotificationExpanding, CreatedAt: now, UpdatedAt: now}
+	n := herald.Notification{ID: herald.NewID("n", now), Request: req, State: herald.NotificationExpanding,
+		CreatedBy: by, CreatedAt: now, UpdatedAt: now}
 	if req.SendAt.After(now) {
 		n.State = herald.NotificationScheduled
 	}

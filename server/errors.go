@@ -48,6 +48,13 @@ func (s *Server) apiError(r *http.Request, err error) *api.Error {
 			Message: fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, herald.ErrInvalid):
 		return invalidFrom(err)
+	case errors.Is(err, herald.ErrForbidden):
+		e := &api.Error{Status: http.StatusForbidden, Code: api.CodeForbidden, Message: "this key does not allow the request"}
+		var fe *herald.ForbiddenError
+		if errors.As(err, &fe) {
+			e.Field, e.Message = fe.Field, fe.Message
+		}
+		return e
 	case errors.Is(err, herald.ErrIdempotencyMismatch):
 		return &api.Error{Status: http.StatusUnprocessableEntity, Code: api.CodeIdempotencyMismatch, Field: "Idempotency-Key",
 			Message: "this key was used earlier with a different request; resend that request unchanged, or use a new key"}

@@ -48,10 +48,14 @@ func (s *Server) createNotification(w http.ResponseWriter, r *http.Request) erro
 // send hands a validated request to the engine and answers 202 with the
 // notification and what its expansion found (see accepted).
 func (s *Server) send(w http.ResponseWriter, r *http.Request, req herald.NotificationRequest, warnings []card.Warning) error {
+	key := requestKey(r.Context())
+	if err := key.PermitSend(req); err != nil {
+		return err
+	}
 	if err := s.checkTopic(req); err != nil {
 		return err
 	}
-	n, err := s.engine.Send(r.Context(), req)
+	n, err := s.engine.SendAs(r.Context(), key.Creator(), req)
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
@@ -293,7 +297,7 @@ func (s *Server) cancelNotification(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	id := r.PathValue("id")
-	if err := s.notificationExists(r.Context(), id); err != nil {
+	if err := s.mayChange(r.Context(), id); err != nil {
 		return err
 	}
 	n, err := s.engine.Cancel(r.Context(), id)
@@ -323,7 +327,7 @@ func (s *Server) retryNotification(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	if err := s.notificationExists(r.Context(), id); err != nil {
+	if err := s.mayChange(r.Context(), id); err != nil {
 		return err
 	}
 	reopened, err := s.engine.Retry(r.Context(), id, herald.RetryOptions{Uncertain: req.Uncertain})

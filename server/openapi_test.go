@@ -386,6 +386,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "GET", path: "/v1/directory/health?team=Nope"}},
 		{req: req{method: "GET", path: "/v1/directory/health?team=Dup"}},
 	}
+	cases = append(cases, keyConformanceCases(t, b, id)...)
 	ops := d.operations()
 	covered := map[string]bool{}
 	for _, c := range cases {

@@ -1,13 +1,12 @@
 package server
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"herald/engine"
@@ -23,8 +22,10 @@ type Config struct {
 	// Store is the engine's store, read for listings, the directory and
 	// the metrics. Required.
 	Store herald.Store
-	// APIKeys are the bearer tokens the /v1 API accepts. At least one is
-	// required; each must be at least 16 bytes.
+	// APIKeys are bearer tokens the /v1 API accepts with full access (the
+	// admin scope); each must be at least 16 bytes. Keys in the store
+	// (herald.KeyStore) are accepted too, with their scopes and limits.
+	// None means only the store's keys.
 	APIKeys []string
 	// Started reports whether the engine runs (started and not stopped);
 	// /readyz answers 503 while it reports false. Nil means /readyz checks
@@ -56,7 +57,8 @@ type Server struct {
 	cfg     Config
 	engine  *engine.Engine
 	store   herald.Store
-	keys    [][sha256.Size]byte
+	keys    []configKey
+	touched sync.Map // key id → time.Time of its last recorded use
 	metrics *Metrics
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -73,9 +75,6 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		//lint:ignore ST1005 the message starts with the name of the Config field
 		errs = append(errs, errors.New("Store is required"))
-	}
-	if len(cfg.APIKeys) == 0 {
-		errs = append(errs, errors.New("APIKeys: at least one key is required"))
 	}
 	for i, k := range cfg.APIKeys {
 		if len(k) < minKeyBytes {
@@ -104,9 +103,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
 	s := &Server{cfg: cfg, engine: cfg.Engine, store: cfg.Store, metrics: cfg.Metrics, log: cfg.Logger, mux: http.NewServeMux()}
-	for _, k := range cfg.APIKeys {
-		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
-	}
+	s.keys = configKeys(cfg.APIKeys)
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
@@ -162,11 +159,16 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, "/v1/conversations", false, s.listConversations},
 		{http.MethodGet, "/v1/directory/health", false, s.directoryHealth},
 		{http.MethodGet, "/v1/topics", false, s.listTopics},
+
+		{http.MethodPost, "/v1/keys", false, s.createKey},
+		{http.MethodGet, "/v1/keys", false, s.listKeys},
+		{http.MethodDelete, "/v1/keys/{id}", false, s.revokeKey},
 	}
 }
 
 // wrap adds to a route what every request gets: panic recovery, the
-// request counter, the API key check, the body cap and error rendering.
+// request counter, the API key and scope checks, the body cap and error
+// rendering.
 func (s *Server) wrap(rt route) http.Handler {
 	label := rt.path
 	if rt.method != "" {
@@ -187,11 +189,19 @@ func (s *Server) wrap(rt route) http.Handler {
 				}
 			}
 		}()
-		if !rt.public && !s.authorized(r) {
-			rec.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-			s.writeError(rec, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
-				Message: "a valid API key is required as a bearer token (Authorization: Bearer <key>)"})
-			return
+		if !rt.public {
+			key, err := s.authenticate(r)
+			if err == nil {
+				err = permitRoute(key, rt)
+			}
+			if err != nil {
+				if ae, ok := err.(*api.Error); ok && ae.Status == http.StatusUnauthorized {
+					rec.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+				}
+				s.writeError(rec, r, err)
+				return
+			}
+			r = r.WithContext(withKey(r.Context(), key))
 		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
@@ -206,21 +216,6 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(rec, r, err)
 		}
 	})
-}
-
-// authorized reports whether r carries one of the API keys, comparing in
-// constant time (over fixed-size digests, so lengths do not leak either).
-func (s *Server) authorized(r *http.Request) bool {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	match := 0
-	for _, k := range s.keys {
-		match |= subtle.ConstantTimeCompare(got[:], k[:])
-	}
-	return match == 1
 }
 
 // unrouted answers requests no route matched: 405 with Allow when the

@@ -62,6 +62,10 @@ func TestNewConfig(t *testing.T) {
 	if _, err := New(Config{Engine: eng, Store: store, APIKeys: []string{testKey}, Metrics: shared}); err != nil {
 		t.Fatal(err)
 	}
+	// Without configured keys, only the store's keys are accepted.
+	if _, err := New(Config{Engine: eng, Store: store}); err != nil {
+		t.Fatalf("no configured keys: %v", err)
+	}
 	tests := []struct {
 		name string
 		cfg  Config
@@ -69,7 +73,6 @@ func TestNewConfig(t *testing.T) {
 	}{
 		{"no engine", Config{Store: store, APIKeys: []string{testKey}}, "Engine is required"},
 		{"no store", Config{Engine: eng, APIKeys: []string{testKey}}, "Store is required"},
-		{"no keys", Config{Engine: eng, Store: store}, "at least one key"},
 		{"short key", Config{Engine: eng, Store: store, APIKeys: []string{testKey, "short"}}, "APIKeys[1]"},
 		{"negative body", Config{Engine: eng, Store: store, APIKeys: []string{testKey}, MaxBodyBytes: -1}, "MaxBodyBytes"},
 		{"shared metrics", Config{Engine: eng, Store: store, APIKeys: []string{testKey}, Metrics: shared}, "already serve a store"},
