@@ -30,6 +30,7 @@ type apiWorld struct {
 	ctx    context.Context
 	emu    *emulator.Emulator
 	store  *sqlstore.Store
+	dsn    string // the store, for commands that open it
 	eng    *engine.Engine
 	url    string
 	tenant string
@@ -47,7 +48,8 @@ func newAPIWorld(t *testing.T) *apiWorld {
 	emuSrv := httptest.NewServer(emu)
 	emu.SetBaseURL(emuSrv.URL)
 	t.Cleanup(func() { emuSrv.Close(); emu.Close() })
-	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "herald.db"), sqlstore.Options{})
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "herald.db")
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func newAPIWorld(t *testing.T) *apiWorld {
 	if err := st.TenantUpsert(ctx, herald.Tenant{ID: tn.ID, ServiceURL: emu.ServiceURL()}); err != nil {
 		t.Fatal(err)
 	}
-	return &apiWorld{t: t, ctx: ctx, emu: emu, store: st, eng: eng, url: hs.URL, tenant: tn.ID}
+	return &apiWorld{t: t, ctx: ctx, emu: emu, store: st, dsn: dsn, eng: eng, url: hs.URL, tenant: tn.ID}
 }
 
 // cliUser is a user known to the emulator (bot installed) and the

@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"bench":    {"run a benchmark (herald bench -h lists them)", runBench},
 		"serve":    {"run the delivery engine and the bot endpoint", runServe},
 		"migrate":  {"create or upgrade the store's tables", runMigrate},
+		"keys":     {"create, list and revoke API keys (in the store)", runKeys},
 		"manifest": {"write the Teams app package (manifest and icons) to upload to Teams", runManifest},
 
 		"send":          {"send a notification through Herald's API", runSend},

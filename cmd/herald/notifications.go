@@ -192,6 +192,9 @@ func notificationsShow(ctx context.Context, args []string, e *env) error {
 	row("topic", n.Request.Topic)
 	row("priority", string(n.Request.Priority))
 	row("created", n.CreatedAt.Local().Format(time.RFC3339))
+	if by := n.CreatedBy; by.KeyID != "" {
+		row("created by", strings.TrimSpace(by.KeyID+" "+parenthesised(by.KeyName)))
+	}
 	if !n.Request.SendAt.IsZero() {
 		row("send at", n.Request.SendAt.Local().Format(time.RFC3339))
 	}
@@ -352,4 +355,12 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// parenthesised returns "(s)", or "" for an empty s.
+func parenthesised(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
 }

@@ -106,7 +106,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	closers = append(closers, func() { h.store.Close() })
-	if h.keys, err = resolveAPIKeys(cfg); err != nil {
+	if h.keys, err = resolveAPIKeys(cfg); err != nil && !storeHasKeys(ctx, h.store) {
 		return nil, err
 	}
 	metrics := server.NewMetrics()
@@ -213,6 +213,8 @@ type apiKeys struct {
 // when it was just generated (or lives only as long as the process).
 func (k apiKeys) describe(w io.Writer) {
 	switch {
+	case len(k.keys) == 0:
+		fmt.Fprintln(w, "  API keys:     in the store (herald keys ls)")
 	case k.file == "" && k.fresh:
 		fmt.Fprintf(w, "  API key:      %s (generated for this run; set --api-key to choose one)\n", k.keys[0])
 	case k.fresh:
@@ -233,7 +235,7 @@ func resolveAPIKeys(cfg serveConfig) (apiKeys, error) {
 	}
 	path, ok := apiKeyPath(cfg.Store)
 	if !ok {
-		return apiKeys{}, errors.New("serve: an API key is required with a PostgreSQL store: set --api-key or HERALD_API_KEYS")
+		return apiKeys{}, errors.New("serve: an API key is required with a PostgreSQL store: set --api-key or HERALD_API_KEYS, or make one with herald keys create")
 	}
 	if path == "" {
 		key, err := newAPIKey()
