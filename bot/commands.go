@@ -193,11 +193,7 @@ func (b *Bot) stop(ctx context.Context, t *Turn, arg string) (*botframework.Acti
 		if err := b.store.PreferenceSet(ctx, uid, herald.TopicAll, true); err != nil {
 			return nil, err
 		}
-		text := "Done: you won't get notifications from me any more."
-		if crit := b.criticalTopics(); len(crit) > 0 {
-			text += " Critical ones still come through: " + strings.Join(crit, ", ") + "."
-		}
-		return confirmCard("Notifications stopped", text+" Type **start** to get them again.")
+		return confirmCard("Notifications stopped", stopConfirmation(b.criticalTopics())+" Type **start** to get them again.")
 	}
 	tp, ok := herald.FindTopic(b.cfg.Topics, arg)
 	switch {
@@ -237,6 +233,18 @@ func (b *Bot) start(ctx context.Context, t *Turn, arg string) (*botframework.Act
 		return nil, err
 	}
 	return confirmCard("Started "+tp.Name, "You'll get **"+tp.Name+"** notifications again. Type **stop "+tp.Name+"** to stop them.")
+}
+
+// stopConfirmation is what "stop" answers, saying exactly what still
+// comes through: the critical topics, and notifications an authorised
+// sender (an API key allowed to send critical ones) marks critical. The
+// README quotes it word for word.
+func stopConfirmation(criticalTopics []string) string {
+	except := "notifications marked critical by an authorised sender"
+	if len(criticalTopics) > 0 {
+		except = "the critical topics (" + strings.Join(criticalTopics, ", ") + ") and " + except
+	}
+	return "Done: you won't get notifications from me any more, except " + except + "."
 }
 
 func (b *Bot) criticalTopics() []string {
