@@ -134,6 +134,14 @@ func TestClientRequests(t *testing.T) {
 			return c.ExportDeliveries(ctx, "n_1", api.DeliveryQuery{Page: api.Page{Limit: 5}}, io.Discard)
 		},
 			recorded{method: "GET", path: "/herald/v1/notifications/n_1/deliveries", accept: "text/csv"}},
+		{func() error {
+			_, err := c.CreateKey(ctx, api.KeyRequest{Name: "ci", Scopes: []herald.Scope{herald.ScopeSend}, Critical: true})
+			return err
+		}, recorded{method: "POST", path: "/herald/v1/keys", body: `{"name":"ci","scopes":["send"],"critical":true}`, ctype: "application/json"}},
+		{func() error { _, err := c.Keys(ctx); return err },
+			recorded{method: "GET", path: "/herald/v1/keys"}},
+		{func() error { _, err := c.RevokeKey(ctx, "k_1"); return err },
+			recorded{method: "DELETE", path: "/herald/v1/keys/k_1"}},
 	}
 	for i, call := range calls {
 		if err := call.do(); err != nil {
@@ -172,6 +180,9 @@ func TestClientErrors(t *testing.T) {
 		{422, `{"error":{"code":"lint","message":"m","field":"f","warnings":[{"field":"f","message":"w"}]}}`, api.Error{Status: 422, Code: "lint", Message: "m", Field: "f"}},
 		{502, "<html>\nBad gateway</html>", api.Error{Status: 502, Code: "internal", Message: "<html>"}},
 		{404, ``, api.Error{Status: 404, Code: "not_found", Message: "Not Found"}},
+		{403, `{"error":{"code":"forbidden","message":"this key may not send critical notifications","field":"critical"}}`,
+			api.Error{Status: 403, Code: "forbidden", Message: "this key may not send critical notifications", Field: "critical"}},
+		{403, `Forbidden`, api.Error{Status: 403, Code: "forbidden", Message: "Forbidden"}},
 		{401, `{"message":"Authorization has been denied"}`, api.Error{Status: 401, Code: "unauthorized", Message: `{"message":"Authorization has been denied"}`}},
 	}
 	for _, tt := range tests {
