@@ -107,6 +107,27 @@ func TestRouteScopes(t *testing.T) {
 	}
 }
 
+// TestUnroutedScoped checks that a key of any scope gets 404 and 405
+// for routes that do not exist, not 403.
+func TestUnroutedScoped(t *testing.T) {
+	t.Parallel()
+	s, st := idleServer(t, Config{})
+	_, read := storeKey(t, st, herald.APIKey{Scopes: scopes(herald.ScopeRead)})
+	tests := []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/v1/nothing", http.StatusNotFound},
+		{http.MethodDelete, "/v1/notifications/n_1", http.StatusMethodNotAllowed},
+		{http.MethodPut, "/v1/keys", http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		if w := call(s, tt.method, tt.path, "Bearer "+read); w.Code != tt.status {
+			t.Errorf("%s %s: %d, want %d: %s", tt.method, tt.path, w.Code, tt.status, w.Body)
+		}
+	}
+}
+
 // TestStoredKeyAuth checks the 401s of stored keys: unknown, wrong
 // secret, revoked, and not Herald's format.
 func TestStoredKeyAuth(t *testing.T) {
