@@ -13,9 +13,12 @@
 //     channel metadata and signing keys (/v1/.well-known/openidconfiguration
 //     and /v1/.well-known/keys, with endorsements);
 //   - a scenario API under /scenario/ (JSON) that creates tenants, users and
-//     teams, installs and uninstalls the bot, sends user messages and sets
-//     faults and limits: each event is posted to the bot as a signed
-//     activity;
+//     teams, installs and uninstalls the bot, sends user messages, presses
+//     cards' Action.Execute buttons and sets faults and limits: each event
+//     is posted to the bot as a signed activity. A button press (or a
+//     card's refresh) is an adaptiveCard/action invoke whose synchronous
+//     answer the emulator checks as Teams reads it; a card answer becomes
+//     that user's view of the message ([Emulator.Execute]);
 //   - a plain web page that shows every conversation the way a person in
 //     Teams would see it.
 //

@@ -54,6 +54,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("POST "+sc+"/uninstall/personal", e.scenario(e.hUninstallPersonal))
 	m.HandleFunc("POST "+sc+"/uninstall/team", e.scenario(e.hUninstallTeam))
 	m.HandleFunc("POST "+sc+"/messages", e.scenario(e.hSendMessage))
+	m.HandleFunc("POST "+sc+"/execute", e.scenario(e.hExecute))
 	m.HandleFunc("GET "+sc+"/limits", e.scenario(e.hGetLimits))
 	m.HandleFunc("PUT "+sc+"/limits", e.scenario(e.hPutLimits))
 	m.HandleFunc("GET "+sc+"/faults", e.scenario(e.hGetFaults))
