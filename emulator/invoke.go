@@ -242,31 +242,45 @@ func viewOf(msg *record, userID string) json.RawMessage {
 	return nil
 }
 
-// findExecute finds the first Action.Execute titled title anywhere in card.
+// findExecute finds the first Action.Execute titled title in card.
 func findExecute(card json.RawMessage, title string) (botframework.AdaptiveCardInvokeAction, bool) {
+	var found botframework.AdaptiveCardInvokeAction
+	ok := false
+	eachExecute(card, func(t string, act map[string]any) bool {
+		if t != title {
+			return true
+		}
+		raw, _ := json.Marshal(act)
+		_ = json.Unmarshal(raw, &found)
+		ok = true
+		return false
+	})
+	return found, ok
+}
+
+// eachExecute calls fn with the title and JSON object of each
+// Action.Execute anywhere in card (not its refresh, nor fallbacks) until fn
+// returns false.
+func eachExecute(card json.RawMessage, fn func(title string, act map[string]any) bool) {
 	var root any
 	if json.Unmarshal(card, &root) != nil {
-		return botframework.AdaptiveCardInvokeAction{}, false
+		return
 	}
-	var found *botframework.AdaptiveCardInvokeAction
+	more := true
 	var walk func(v any, depth int)
 	walk = func(v any, depth int) {
-		if found != nil || depth > maxCardDepth*4 {
+		if !more || depth > maxCardDepth*4 {
 			return
 		}
 		switch x := v.(type) {
 		case map[string]any:
-			if x["type"] == botframework.ActionExecute && x["title"] == title {
-				raw, _ := json.Marshal(x)
-				var act botframework.AdaptiveCardInvokeAction
-				_ = json.Unmarshal(raw, &act)
-				found = &act
+			if x["type"] == botframework.ActionExecute {
+				title, _ := x["title"].(string)
+				more = fn(title, x)
 				return
 			}
-			for k, e := range x {
-				if k != "refresh" && k != "fallback" {
-					walk(e, depth+1)
-				}
+			for _, k := range cardKeys(x) {
+				walk(x[k], depth+1)
 			}
 		case []any:
 			for _, e := range x {
@@ -275,10 +289,23 @@ func findExecute(card json.RawMessage, title string) (botframework.AdaptiveCardI
 		}
 	}
 	walk(root, 0)
-	if found == nil {
-		return botframework.AdaptiveCardInvokeAction{}, false
+}
+
+// cardKeys are the members of a card element to look into for actions,
+// in the order Teams draws them: sorted, the actions after the rest, and
+// neither the refresh nor fallbacks.
+func cardKeys(el map[string]any) []string {
+	keys := make([]string, 0, len(el))
+	for k := range el {
+		if k != "refresh" && k != "fallback" && k != "actions" {
+			keys = append(keys, k)
+		}
 	}
-	return *found, true
+	slices.Sort(keys)
+	if _, ok := el["actions"]; ok {
+		keys = append(keys, "actions")
+	}
+	return keys
 }
 
 // memberCount is how many people are in conv. Caller holds e.mu.
@@ -388,43 +415,4 @@ func (e *Emulator) hExecute(r *http.Request) (int, any, error) {
 	}
 	res, err := e.Execute(r.Context(), s)
 	return http.StatusOK, res, err
-}
-
-// pageViews draws the users' views of a message, ordered by user id.
-func (e *Emulator) pageViews(views map[string]json.RawMessage) []pageView {
-	ids := make([]string, 0, len(views))
-	for id := range views {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var out []pageView
-	for _, id := range ids {
-		c, ok := renderCard(botframework.Attachment{ContentType: botframework.ContentTypeAdaptiveCard, Content: views[id]})
-		if !ok {
-			continue
-		}
-		who := id
-		if u, err := e.User(id); err == nil {
-			who = u.Name
-		}
-		out = append(out, pageView{Who: who, Card: c})
-	}
-	return out
-}
-
-// invokeLine is the page's line for an invoke activity.
-func invokeLine(who string, a *botframework.Activity) string {
-	if a.Name != botframework.InvokeAdaptiveCardAction {
-		return who + " sent the invoke " + a.Name
-	}
-	var v botframework.AdaptiveCardInvokeValue
-	_ = json.Unmarshal(a.Value, &v)
-	verb := ""
-	if v.Action != nil {
-		verb = v.Action.Verb
-	}
-	if v.Trigger == botframework.TriggerAutomatic {
-		return who + "'s Teams refreshed a card (" + verb + ")"
-	}
-	return who + " pressed a card button (" + verb + ")"
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -39,12 +40,13 @@ func (c *cardBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	c.invokes = append(c.invokes, a)
+	answer := c.answer
 	c.mu.Unlock()
-	if c.answer.contentType != "" {
-		w.Header().Set("Content-Type", c.answer.contentType)
+	if answer.contentType != "" {
+		w.Header().Set("Content-Type", answer.contentType)
 	}
-	w.WriteHeader(c.answer.status)
-	_, _ = io.WriteString(w, c.answer.body)
+	w.WriteHeader(answer.status)
+	_, _ = io.WriteString(w, answer.body)
 }
 
 func (c *cardBot) last(t *testing.T) botframework.Activity {
@@ -274,4 +276,49 @@ func TestScenarioExecute(t *testing.T) {
 	}
 	s.b.scenario(t, "POST", "execute", map[string]any{"from": s.ann.ID, "conversationId": s.chat, "messageId": s.msg}, http.StatusBadRequest)
 	s.b.scenario(t, "POST", "execute", map[string]any{"from": s.ann.ID, "conversationId": s.chat, "messageId": "nope", "verb": "x"}, http.StatusNotFound)
+}
+
+// The conversation page offers the card's buttons to press as a member.
+func TestPageExecute(t *testing.T) {
+	t.Parallel()
+	s := newCardScene(t, invokeReply{status: 200, contentType: "application/json",
+		body: `{"statusCode":200,"type":"application/vnd.microsoft.card.adaptive","value":` + ackCard + `}`})
+	page := getPage(t, s.b.srv.URL+"/conversations/"+esc(s.chat))
+	for _, want := range []string{`action="/conversations/` + url.PathEscape(s.chat) + `/execute"`, `value="` + s.msg + `"`,
+		`<button name="button" value="Acknowledge">`, `name="refresh"`, "Ann Lee", "Bob Roy"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	submit := func(form url.Values) (int, string) {
+		t.Helper()
+		resp, err := noRedirect.PostForm(s.b.srv.URL+"/conversations/"+url.PathEscape(s.chat)+"/execute", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location") + string(b)
+	}
+	status, where := submit(url.Values{"from": {s.bob.ID}, "messageId": {s.msg}, "button": {"Acknowledge"}})
+	if status != http.StatusSeeOther || !strings.HasSuffix(where, "#m"+s.msg) {
+		t.Fatalf("press: %d %s, want a redirect to the message", status, where)
+	}
+	if got, _ := s.b.em.Activity(s.chat, s.msg); got.Views[s.bob.ID] == nil {
+		t.Fatal("Bob's press left no view")
+	}
+	if page := getPage(t, s.b.srv.URL+"/conversations/"+esc(s.chat)); !strings.Contains(page, "As Bob Roy sees it") {
+		t.Error("the page does not show Bob's card")
+	}
+	if status, body := submit(url.Values{"from": {s.bob.ID}, "messageId": {"nope"}, "button": {"Acknowledge"}}); status != http.StatusBadRequest {
+		t.Errorf("press on no message: %d %s", status, body)
+	}
+	s.bot.mu.Lock()
+	s.bot.answer = invokeReply{status: 200, contentType: "application/json",
+		body: `{"statusCode":200,"type":"application/vnd.microsoft.activity.message","value":"Thanks"}`}
+	s.bot.mu.Unlock()
+	if status, body := submit(url.Values{"from": {s.ann.ID}, "messageId": {s.msg}, "refresh": {"1"}}); status != http.StatusOK || !strings.Contains(body, "message: Thanks") {
+		t.Errorf("refresh answered by a text: %d %s", status, body)
+	}
 }

@@ -72,6 +72,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	// Web page.
 	m.HandleFunc("GET /{$}", e.pageIndex)
 	m.HandleFunc("GET /conversations/{conversationId}", e.pageConversation)
+	m.HandleFunc("POST /conversations/{conversationId}/execute", e.pageExecuteAction)
 	m.HandleFunc("GET /style.css", e.pageStyle)
 	return m
 }

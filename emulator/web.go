@@ -122,7 +122,8 @@ type pageMessage struct {
 	History   []messageText
 	BotStatus int
 	Replies   []*pageMessage
-	Views     []pageView // cards individual users see instead (invoke answers)
+	Views     []pageView   // cards individual users see instead (invoke answers)
+	Execute   *pageExecute // a form to press the card's Action.Execute buttons
 }
 
 // pageView is the card one user sees in place of a message's card.
@@ -185,7 +186,7 @@ func (e *Emulator) pageMessage(a RecordedActivity) *pageMessage {
 	for _, h := range a.History {
 		m.History = append(m.History, renderText(h.Activity.Text, h.Activity.TextFormat))
 	}
-	m.Views = e.pageViews(a.Views)
+	m.Views, m.Execute = e.pageViews(a.Views), e.executeForm(a)
 	return m
 }
 
