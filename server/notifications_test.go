@@ -213,6 +213,7 @@ func TestCreateNotificationRefusals(t *testing.T) {
 		{"adaptive version", `{` + aud + `,"content":{"adaptiveCard":{"type":"AdaptiveCard","version":"1.6"}}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard.version"},
 		{"adaptive type", `{` + aud + `,"content":{"adaptiveCard":{"type":"HeroCard","version":"1.5"}}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard.type"},
 		{"adaptive not object", `{` + aud + `,"content":{"adaptiveCard":[1]}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard"},
+		{"adaptive refresh", `{` + aud + `,"content":{"adaptiveCard":{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Submit"}}}}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard.refresh.action"},
 		{"hero button", `{` + aud + `,"content":{"heroCard":{"title":"t","buttons":[{"type":"call","title":"x"}]}}}`, nil, "", 400, api.CodeInvalid, "content.heroCard.buttons[0].type"},
 		{"hero empty", `{` + aud + `,"content":{"heroCard":{}}}`, nil, "", 400, api.CodeInvalid, "content.heroCard.title"},
 		{"structured title", `{` + aud + `,"content":{"structured":{"details":"x"}}}`, nil, "", 400, api.CodeInvalid, "content.structured.title"},
