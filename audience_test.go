@@ -35,6 +35,13 @@ func TestParseAudience(t *testing.T) {
 		{in: "group:x", wantErr: "unknown kind"},
 		{in: "channel:/General", wantErr: "needs a team"},
 		{in: "user:" + strings.Repeat("x", 600), wantErr: "longer than"},
+		{in: "conversation:19:abc@thread.tacv2;messageid=17", want: herald.Audience{Conversations: []string{"19:abc@thread.tacv2;messageid=17"}}},
+		{in: "Conversation: a:1xYz ,conversation:19:g@thread.v2", want: herald.Audience{Conversations: []string{"a:1xYz", "19:g@thread.v2"}}},
+		{in: "conversation:General", wantErr: "not a conversation id"},
+		{in: "conversation:", wantErr: "want kind:value"},
+		{in: "user:29:1abc@72F988BF-86f1-41af-91ab-2d7cd011db47", want: herald.Audience{Users: []string{"29:1abc@72F988BF-86f1-41af-91ab-2d7cd011db47"}}},
+		{in: "user:29:1abc@contoso.com", wantErr: "29:<id>@<tenant id>"},
+		{in: "user:29:@72f988bf-86f1-41af-91ab-2d7cd011db47", wantErr: "29:<id>@<tenant id>"},
 	}
 	for _, tt := range tests {
 		got, err := herald.ParseAudience(tt.in)
@@ -61,7 +68,9 @@ func TestParseAudience(t *testing.T) {
 // FuzzParseAudience checks that ParseAudience never panics and that what it
 // accepts survives String and a second parse unchanged.
 func FuzzParseAudience(f *testing.F) {
-	for _, s := range []string{"user:a@b.c", "team:x,channel:x/y", "channel:a/b/", "reply:k\ntopic:t", "tenant:x", "user:29:1"} {
+	for _, s := range []string{"user:a@b.c", "team:x,channel:x/y", "channel:a/b/", "reply:k\ntopic:t", "tenant:x", "user:29:1",
+		"conversation:19:a@thread.tacv2;messageid=1", "conversation:a:1,conversation:19:b@thread.v2",
+		"user:29:1@72f988bf-86f1-41af-91ab-2d7cd011db47", "user:29:1@x", "conversation:x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -100,6 +109,9 @@ func TestRequestValidate(t *testing.T) {
 		{"negative deadline", func(r *herald.NotificationRequest) { r.Deadline = -1 }, "deadline"},
 		{"huge content", func(r *herald.NotificationRequest) { r.Content.Text = strings.Repeat("x", herald.MaxContentBytes) }, "bytes"},
 		{"empty user", func(r *herald.NotificationRequest) { r.Audience.Users = []string{" "} }, "empty"},
+		{"user with a bad tenant", func(r *herald.NotificationRequest) { r.Audience.Users = []string{"29:1a@tenant"} }, "audience.users[0]: a Teams user id with its tenant"},
+		{"empty conversation", func(r *herald.NotificationRequest) { r.Audience.Conversations = []string{""} }, "audience.conversations[0]: empty"},
+		{"not a conversation id", func(r *herald.NotificationRequest) { r.Audience.Conversations = []string{"a:1", "Ops"} }, "audience.conversations[1]: \"Ops\" is not a conversation id"},
 	}
 	for _, tt := range tests {
 		r := ok
@@ -108,5 +120,37 @@ func TestRequestValidate(t *testing.T) {
 		if err == nil || !errors.Is(err, herald.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want ErrInvalid mentioning %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+func TestSplitUserTenant(t *testing.T) {
+	t.Parallel()
+	const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	tests := []struct {
+		in, user, tenant string
+		ok               bool
+	}{
+		{"29:1abc@" + tenant, "29:1abc", tenant, true},
+		{" 29:1abc@72F988BF-86F1-41AF-91AB-2D7CD011DB47 ", "29:1abc", tenant, true},
+		{"29:1abc", "", "", false},
+		{"alice@contoso.com", "", "", false},
+		{"29:1abc@contoso.com", "", "", false},
+		{"29:@" + tenant, "", "", false},
+		{"28:bot@" + tenant, "", "", false},
+		{"29:1abc@" + tenant + "x", "", "", false},
+	}
+	for _, tt := range tests {
+		u, tn, ok := herald.SplitUserTenant(tt.in)
+		if u != tt.user || tn != tt.tenant || ok != tt.ok {
+			t.Errorf("SplitUserTenant(%q) = %q, %q, %v; want %q, %q, %v", tt.in, u, tn, ok, tt.user, tt.tenant, tt.ok)
+		}
+	}
+}
+
+func TestResolvedPriorityConversations(t *testing.T) {
+	t.Parallel()
+	r := herald.NotificationRequest{Audience: herald.Audience{Users: []string{"a"}, Conversations: []string{"19:x@thread.v2"}}}
+	if got := r.ResolvedPriority(); got != herald.PriorityNormal {
+		t.Fatalf("priority = %q, want normal once a conversation is named", got)
 	}
 }

@@ -64,7 +64,10 @@ const (
 	// ReasonBlocked: the user blocked the bot.
 	ReasonBlocked Reason = "blocked-by-user"
 	// ReasonUninstalled: the app is not installed for the recipient (or was
-	// removed from the conversation).
+	// removed from the conversation). Failed deliveries learn it from
+	// Teams; skipped ones from the directory: a conversation the bot was
+	// removed from, a channel of a team it was removed from, or a member of
+	// such a team who can be reached through it alone.
 	ReasonUninstalled Reason = "app-uninstalled"
 	// ReasonDisabledByAdmin: the tenant admin disabled the bot.
 	ReasonDisabledByAdmin Reason = "disabled-by-admin"
@@ -82,9 +85,15 @@ const (
 const (
 	// ReasonInterrupted: the process stopped while the call was in flight.
 	ReasonInterrupted Reason = "interrupted"
-	// ReasonTimedOut: the call timed out after the request may have
-	// reached Teams.
+	// ReasonTimedOut: the call timed out (or Teams answered 504) after the
+	// request may have reached Teams.
 	ReasonTimedOut Reason = "timed-out"
+	// ReasonConnectionLost: the connection failed after the request was
+	// written.
+	ReasonConnectionLost Reason = "connection-lost"
+	// ReasonServerError: Teams answered 500 (or another server error that
+	// leaves open whether it acted on the request).
+	ReasonServerError Reason = "server-error"
 )
 
 // Reason of cancelled deliveries.
@@ -102,6 +111,10 @@ const (
 	KindChannel DeliveryKind = "channel"
 	// KindReply: a reply in a channel thread posted earlier.
 	KindReply DeliveryKind = "reply"
+	// KindGroupChat: a message in a group chat ("19:…@thread.v2"), posted
+	// into the chat (or an update of the message posted earlier under the
+	// notification's key).
+	KindGroupChat DeliveryKind = "groupChat"
 )
 
 // Delivery is one recipient's delivery of a notification.
@@ -112,7 +125,9 @@ type Delivery struct {
 	NotificationID string `json:"notificationId"`
 	// Recipient identifies the recipient within the notification: the
 	// user id, "channel:<channel id>", "reply:<thread conversation id>",
-	// or, for unresolved audience entries, what was asked ("user:bob@…").
+	// "conversation:<id>" (a group chat, a personal chat whose user the
+	// directory lacks, or a conversation skipped as a whole), or, for
+	// unresolved audience entries, what was asked ("user:bob@…").
 	Recipient string `json:"recipient"`
 	// Kind says what is posted.
 	Kind DeliveryKind `json:"kind"`
@@ -123,7 +138,8 @@ type Delivery struct {
 	// TeamID and ChannelID are set for channel posts and replies.
 	TeamID    string `json:"teamId,omitempty"`
 	ChannelID string `json:"channelId,omitempty"`
-	// ConversationID is the conversation the message went (or goes) to.
+	// ConversationID is the conversation the message went (or goes) to;
+	// for group chats, the chat.
 	ConversationID string `json:"conversationId,omitempty"`
 	// ServiceURL is the serviceUrl used for the recipient.
 	ServiceURL string `json:"serviceUrl,omitempty"`

@@ -63,8 +63,9 @@ type DeliveryStore interface {
 	DeliveryTenants(ctx context.Context, notificationID string) ([]string, error)
 	// DeliveryApply records call results and then marks deliveries as
 	// sending, in one transaction. A result applies only to a delivery in
-	// state sending; a mark only to a pending one. It returns the ids it
-	// marked.
+	// state sending; a mark only to a pending one. A personal delivery a
+	// result records as delivered clears its user's Blocked flag in the
+	// same transaction. It returns the ids it marked.
 	DeliveryApply(ctx context.Context, p DeliveryApplyParams) ([]int64, error)
 	// DeliveryCancel cancels a notification: its pending deliveries become
 	// cancelled and it becomes cancelled unless already final. It returns
@@ -156,6 +157,12 @@ type DeliveryExpandParams struct {
 	Critical bool
 	// TopicDefaultOn is whether the topic of SourceTopic is default-on.
 	TopicDefaultOn bool
+	// TeamRemoved says the team of SourceTeam no longer has the bot
+	// (removed from it, or the team deleted): its members who have no
+	// personal install of the app and are in no other team where the bot
+	// is installed are skipped with ReasonUninstalled, without a call and
+	// without marking them uninstalled; the others get their message.
+	TeamRemoved bool
 	// Cursor is saved on the notification with the chunk.
 	Cursor string
 	Now    time.Time

@@ -41,10 +41,13 @@ type User struct {
 	// scope.
 	Installed bool
 	// Blocked is true once a send failed because the user blocked the bot,
-	// until the user writes to the bot again.
+	// until the evidence says otherwise: the user writes to the bot again,
+	// or a personal message to them is delivered.
 	Blocked bool
 	// Uninstalled is true once the app was removed from the user's personal
-	// scope, until it is installed again.
+	// scope (or a send failed because the bot cannot reach them), until an
+	// install covers them again: a personal install, or an install in a
+	// team they are a known member of.
 	Uninstalled bool
 	// Locale and TimeZone come from the Teams client (clientInfo entity).
 	Locale, TimeZone string
@@ -170,6 +173,12 @@ type Conversation struct {
 	UserID string
 	// BotID is the bot's account id in it ("28:…").
 	BotID string
+	// Name is a group chat's topic (its title in Teams), when it has one.
+	Name string
+	// Removed is true once the bot was removed from the conversation (a
+	// group chat's bot removal, or the conversation's team or personal
+	// app uninstalled), until the bot is added again.
+	Removed bool
 	// UpdatedAt is when the reference was last refreshed.
 	UpdatedAt time.Time
 }
@@ -231,7 +240,14 @@ type DirectoryStore interface {
 	// TeamList lists teams ordered by id.
 	TeamList(ctx context.Context, p TeamListParams) ([]Team, error)
 	// TeamSetInstalled records the bot's addition to (true) or removal
-	// from (false) a team at the given time.
+	// from (false) a team at the given time. An addition also clears
+	// Uninstalled for the team's known members, in the same transaction:
+	// Teams lets a bot open a 1:1 chat with anyone in a team where it is
+	// installed (its proactive-messaging guide: "install the app for the
+	// user or make the user a part of a team in which the app is
+	// installed"). Someone who removed the app from their own personal
+	// scope and still refuses it is flagged again by the first send that
+	// fails.
 	TeamSetInstalled(ctx context.Context, teamID string, installed bool, at time.Time) error
 	// TeamSetRosterAt records when the team's roster was last fetched.
 	TeamSetRosterAt(ctx context.Context, teamID string, at time.Time) error
@@ -246,18 +262,27 @@ type DirectoryStore interface {
 	// "General" finds the General channel.
 	ChannelFind(ctx context.Context, teamID, identifier string) (Channel, error)
 
-	// MembershipAdd records that a user is a member of a team.
-	MembershipAdd(ctx context.Context, teamID, userID string) error
+	// MembershipAdd records that a user is a member of a team or of a
+	// group chat (groupID is the team id or the chat's conversation id).
+	MembershipAdd(ctx context.Context, groupID, userID string) error
 	// MembershipRemove forgets one membership.
-	MembershipRemove(ctx context.Context, teamID, userID string) error
-	// MembershipReplace makes the team's members exactly userIDs.
-	MembershipReplace(ctx context.Context, teamID string, userIDs []string) error
+	MembershipRemove(ctx context.Context, groupID, userID string) error
+	// MembershipReplace makes the team's or group chat's members exactly
+	// userIDs.
+	MembershipReplace(ctx context.Context, groupID string, userIDs []string) error
 
 	// ConversationUpsert creates or updates a conversation reference,
 	// merging non-empty fields.
 	ConversationUpsert(ctx context.Context, c Conversation) error
 	// ConversationGet returns one conversation reference.
 	ConversationGet(ctx context.Context, id string) (Conversation, error)
+	// ConversationSetRemoved records that the bot was removed from (true)
+	// or added back to (false) a conversation. ConversationUpsert never
+	// changes Removed. Adding the bot back to a group chat leaves its
+	// members' Uninstalled flags alone: Teams documents 1:1 reach only
+	// through a personal install or a shared team, and a group chat
+	// install makes the bot able to post in the chat, nothing more.
+	ConversationSetRemoved(ctx context.Context, id string, removed bool) error
 
 	// PreferenceSet records a user's opt-out (or opt-in) of a topic; topic
 	// TopicAll stands for every non-critical topic.

@@ -159,7 +159,7 @@ func (r NotificationRequest) ResolvedPriority() Priority {
 	}
 	a := r.Audience
 	if len(a.Users) > 0 && len(a.Users) <= AutoHighMaxRecipients &&
-		len(a.Teams)+len(a.Tenants)+len(a.Topics)+len(a.Channels)+len(a.Replies) == 0 {
+		len(a.Teams)+len(a.Tenants)+len(a.Topics)+len(a.Channels)+len(a.Replies)+len(a.Conversations) == 0 {
 		return PriorityHigh
 	}
 	return PriorityNormal

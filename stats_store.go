@@ -4,7 +4,8 @@ import "context"
 
 // StatsStore holds the read-side queries operators and the HTTP API need
 // beyond the engine's and the bot's own: a liveness probe, global delivery
-// counts for metrics, and searching and listing the directory.
+// counts for metrics, and searching, listing and checking the health of the
+// directory.
 type StatsStore interface {
 	// Ping reports whether the store answers queries.
 	Ping(ctx context.Context) error
@@ -16,6 +17,12 @@ type StatsStore interface {
 	// ConversationList lists conversation references matching p, ordered
 	// by id.
 	ConversationList(ctx context.Context, p ConversationListParams) ([]Conversation, error)
+	// DirectoryHealth counts the users in scope by how reachable they are,
+	// overall, per tenant and per team, and lists the users of each
+	// problem class. It reads a few set-based queries whatever the number
+	// of users; they are separate reads, so a change meanwhile may show in
+	// some and not others.
+	DirectoryHealth(ctx context.Context, p DirectoryHealthParams) (DirectoryHealth, error)
 }
 
 // UserSearchParams selects users for StatsStore.UserSearch.

@@ -40,6 +40,13 @@ func TestParseTargets(t *testing.T) {
 		{"unknown kind among good ones", []string{"alice@contoso.com", "chanel:Eng/Deploys"}, herald.Audience{}, `unknown kind "chanel"`},
 		{"unknown kind with spaces", []string{" Usr : bob "}, herald.Audience{}, `unknown kind "Usr"`},
 		{"digit prefixes stay user ids", []string{"8:orgid:abc", "28:bot"}, herald.Audience{Users: []string{"8:orgid:abc", "28:bot"}}, ""},
+		{"conversations", []string{"conversation:19:c@thread.tacv2;messageid=7", "19:g@thread.v2", "a:1personal", "CONVERSATION: a:2"},
+			herald.Audience{Conversations: []string{"19:c@thread.tacv2;messageid=7", "19:g@thread.v2", "a:1personal", "a:2"}}, ""},
+		{"unseen user with tenant", []string{"29:1new@72f988bf-86f1-41af-91ab-2d7cd011db47", "user:29:1b@72f988bf-86f1-41af-91ab-2d7cd011db47"},
+			herald.Audience{Users: []string{"29:1new@72f988bf-86f1-41af-91ab-2d7cd011db47", "29:1b@72f988bf-86f1-41af-91ab-2d7cd011db47"}}, ""},
+		{"user with a bad tenant", []string{"29:1new@contoso"}, herald.Audience{}, "audience.users[0]"},
+		{"conversation that is no id", []string{"conversation:Ops"}, herald.Audience{}, "not a conversation id"},
+		{"a word a is a kind typo", []string{"a:"}, herald.Audience{}, `unknown kind "a"`},
 	}
 	for _, tt := range tests {
 		got, err := api.ParseTargets(tt.targets...)
@@ -205,5 +212,27 @@ func TestDeliveryCSV(t *testing.T) {
 		"2026-05-01T08:00:00.0000005Z", "", ""}
 	if diff := cmp.Diff(want, rec); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeliveryCSVDefusesFormulas(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, want string }{
+		{"=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"},
+		{"+1", "'+1"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"Alice", "Alice"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		rec := api.DeliveryCSVRecord(herald.Delivery{Name: tc.name, Error: tc.name})
+		if got := rec[7]; got != tc.want {
+			t.Errorf("name %q: cell %q, want %q", tc.name, got, tc.want)
+		}
+		if got := rec[5]; got != tc.want {
+			t.Errorf("error %q: cell %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

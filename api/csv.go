@@ -2,6 +2,7 @@ package api
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"herald"
@@ -15,12 +16,26 @@ func DeliveryCSVHeader() []string {
 }
 
 // DeliveryCSVRecord returns a delivery's row of a CSV export, in the order
-// of DeliveryCSVHeader; times are RFC 3339 in UTC, empty when unset.
+// of DeliveryCSVHeader; times are RFC 3339 in UTC, empty when unset. Text
+// that a spreadsheet would run as a formula (a cell starting with =, +,
+// -, @, a tab or a carriage return) gets a leading apostrophe.
 func DeliveryCSVRecord(d herald.Delivery) []string {
-	return []string{strconv.FormatInt(d.ID, 10), d.Recipient, string(d.Kind), string(d.State),
-		string(d.Reason), d.Error, d.UserID, d.Name, d.Email, d.TenantID, d.TeamID, d.ChannelID,
-		d.ConversationID, d.ActivityID, strconv.Itoa(d.Attempts), strconv.Itoa(d.Throttles),
-		csvTime(d.CreatedAt), csvTime(d.UpdatedAt), csvTime(d.DeliveredAt)}
+	text := []string{d.Recipient, string(d.Kind), string(d.State), string(d.Reason), d.Error, d.UserID,
+		d.Name, d.Email, d.TenantID, d.TeamID, d.ChannelID, d.ConversationID, d.ActivityID}
+	for i, v := range text {
+		text[i] = csvText(v)
+	}
+	rec := append([]string{strconv.FormatInt(d.ID, 10)}, text...)
+	return append(rec, strconv.Itoa(d.Attempts), strconv.Itoa(d.Throttles),
+		csvTime(d.CreatedAt), csvTime(d.UpdatedAt), csvTime(d.DeliveredAt))
+}
+
+// csvText defuses a cell a spreadsheet would evaluate as a formula.
+func csvText(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 func csvTime(t time.Time) string {

@@ -8,16 +8,18 @@ import (
 )
 
 // targetKinds are the prefixes ParseTargets hands to herald.ParseAudience.
-var targetKinds = []string{"user", "team", "channel", "reply", "tenant", "topic"}
+var targetKinds = []string{"user", "team", "channel", "reply", "tenant", "topic", "conversation"}
 
 // ParseTargets turns targets as people write them into an audience: a
-// bare user identifier (a "29:" id, an Entra object id, a UPN or an
-// email), "team:<id or name>" (each member personally),
+// bare user identifier (a "29:" id, "29:<id>@<tenant id>" for a user
+// Herald has not seen yet, an Entra object id, a UPN or an email), a bare
+// conversation id ("a:…" personal chat, "19:…" channel, channel thread or
+// group chat), "team:<id or name>" (each member personally),
 // "channel:<team>/<channel>" (a post in the channel; "channel:<team>" is
-// its General channel), or any other kind herald.ParseAudience reads
-// (user:, reply:, tenant:, topic:). A "word:value" target whose word is
-// no kind ("teams:Engineering") is refused, not taken for a user. Errors
-// wrap herald.ErrInvalid and hold
+// its General channel), "conversation:<id>", or any other kind
+// herald.ParseAudience reads (user:, reply:, tenant:, topic:). A
+// "word:value" target whose word is no kind ("teams:Engineering") is
+// refused, not taken for a user. Errors wrap herald.ErrInvalid and hold
 // a *herald.FieldError: "target" for a target that is not one, otherwise
 // the audience field at fault.
 func ParseTargets(targets ...string) (herald.Audience, error) {
@@ -26,6 +28,10 @@ func ParseTargets(targets ...string) (herald.Audience, error) {
 		t = strings.TrimSpace(t)
 		if t == "" {
 			return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, &herald.FieldError{Field: "target", Message: "empty target"})
+		}
+		if isConversationID(t) {
+			a.Conversations = append(a.Conversations, t)
+			continue
 		}
 		if !hasKind(t) {
 			if kind, ok := unknownKind(t); ok {
@@ -49,11 +55,18 @@ func ParseTargets(targets ...string) (herald.Audience, error) {
 		a.Replies = append(a.Replies, p.Replies...)
 		a.Tenants = append(a.Tenants, p.Tenants...)
 		a.Topics = append(a.Topics, p.Topics...)
+		a.Conversations = append(a.Conversations, p.Conversations...)
 	}
 	if err := a.Validate(); err != nil {
 		return herald.Audience{}, fmt.Errorf("%w: %w", herald.ErrInvalid, err)
 	}
 	return a, nil
+}
+
+// isConversationID reports whether a bare target is a Teams conversation
+// id: a personal chat ("a:…") or a channel, thread or group chat ("19:…").
+func isConversationID(t string) bool {
+	return len(t) > 3 && (strings.HasPrefix(t, "a:") || strings.HasPrefix(t, "19:"))
 }
 
 // unknownKind reports the kind of a target written "word:value" whose

@@ -81,9 +81,59 @@ type Notification struct {
 	Warnings []card.Warning `json:"warnings,omitempty"`
 	// Reasons count the deliveries that have a reason, per state and
 	// reason: {"skipped": {"unresolved": 2}, "failed": {"blocked-by-user":
-	// 1}}. Only GET /v1/notifications/{id} fills it; absent when no
-	// delivery has a reason.
+	// 1}}. GET /v1/notifications/{id} and the 202 answer to a new
+	// notification fill it; absent when no delivery has a reason.
 	Reasons map[herald.DeliveryState]map[herald.Reason]int `json:"reasons,omitempty"`
+	// Expansion is what expanding the audience found, in the 202 answer
+	// to a new notification only.
+	Expansion *Expansion `json:"expansion,omitempty"`
+}
+
+// Expansion is what the expansion of a new notification's audience has
+// found when the API answers: the API waits a moment (2 seconds by
+// default) for it to finish, and says whether it did.
+type Expansion struct {
+	// Expanding is true when the audience was not expanded yet (too large
+	// to finish in the wait, or scheduled for later): the numbers below
+	// are what is known so far.
+	Expanding bool `json:"expanding"`
+	// Resolved counts the recipients found that are not skipped: being
+	// sent to, sent, or already failed.
+	Resolved int `json:"resolved"`
+	// Pending counts the deliveries not final yet (pending or sending).
+	Pending int `json:"pending"`
+	// Skipped counts the skipped recipients per reason: unresolved (an
+	// entry that matches nothing), unreachable, app-uninstalled,
+	// opted-out.
+	Skipped map[herald.Reason]int `json:"skipped"`
+	// Unreached lists the recipients skipped or failed so far, in the
+	// order they were recorded, at most MaxUnreached of them.
+	Unreached []Unreached `json:"unreached"`
+	// UnreachedTruncated is true when there are more than Unreached lists
+	// (GET /v1/notifications/{id}/deliveries?state=skipped,failed has
+	// them all).
+	UnreachedTruncated bool `json:"unreachedTruncated,omitempty"`
+}
+
+// MaxUnreached is the most recipients Expansion.Unreached lists.
+const MaxUnreached = 100
+
+// Unreached is a recipient a notification does not reach: skipped at
+// expansion, or failed.
+type Unreached struct {
+	// Recipient is the delivery's recipient: a user id, channel:<id>,
+	// reply:<thread>, conversation:<id>, or for an entry that matched
+	// nothing what was asked (user:bob@…, team:Enginering).
+	Recipient string              `json:"recipient"`
+	Kind      herald.DeliveryKind `json:"kind"`
+	// State is skipped or failed.
+	State  herald.DeliveryState `json:"state"`
+	Reason herald.Reason        `json:"reason"`
+	// Name and Email describe the recipient when known.
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	// Error is the failure's details.
+	Error string `json:"error,omitempty"`
 }
 
 // Progress says how far a notification is and when it should end.
@@ -205,6 +255,8 @@ type Conversation struct {
 	ChannelID  string    `json:"channelId,omitempty"`
 	UserID     string    `json:"userId,omitempty"`
 	BotID      string    `json:"botId,omitempty"`
+	Name       string    `json:"name,omitempty"`
+	Removed    bool      `json:"removed,omitempty"`
 	UpdatedAt  time.Time `json:"updatedAt"`
 }
 

@@ -16,6 +16,8 @@ import (
 
 // Defaults of Config.
 const (
+	// ChannelTeams is Microsoft Teams' channelId.
+	ChannelTeams = "msteams"
 	// DefaultMaxBodyBytes caps an inbound activity's body.
 	DefaultMaxBodyBytes = 256 << 10
 	// DefaultRosterRefresh is how often each team's roster is fetched again.
@@ -64,6 +66,11 @@ type Config struct {
 	// DisableCommands turns off the built-in personal-chat commands (help,
 	// stop, start, topics); messages then go only to OnMessage handlers.
 	DisableCommands bool
+	// Channels are the Bot Framework channels whose activities the bot
+	// accepts (their channelId); others get 403 before anything is
+	// recorded, so a signed Web Chat activity cannot speak for a Teams
+	// user. Default DefaultChannels.
+	Channels []string
 	// MaxBodyBytes caps an inbound request body; larger bodies get 413.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -134,6 +141,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if len(cfg.Channels) == 0 {
+		cfg.Channels = DefaultChannels()
 	}
 	if cfg.RosterRefresh == 0 {
 		cfg.RosterRefresh = DefaultRosterRefresh
@@ -232,3 +242,6 @@ func (b *Bot) Stop(ctx context.Context) error {
 		return fmt.Errorf("stop bot: %w", ctx.Err())
 	}
 }
+
+// DefaultChannels are the channels a Bot accepts by default: Teams only.
+func DefaultChannels() []string { return []string{ChannelTeams} }

@@ -18,7 +18,9 @@ import (
 // or UPN, the bot fetches the member from the personal chat once, in a
 // durable task (taskUserDetails: GET /v3/conversations/{personal
 // chat}/members/{29: id}), the first time it records the user without
-// those details.
+// those details. People added to a team or a group chat are fetched the
+// same way at once, one job per event, from the team or chat they joined
+// (queueMemberDetails), rather than at the next roster refresh.
 
 // Spacing of member fetches for users whose details are still missing.
 const (
@@ -71,6 +73,37 @@ func (b *Bot) queueUserDetails(ctx context.Context, a *botframework.Activity, u 
 	return nil
 }
 
+// queueMemberDetails queues one member fetch for the people just added to
+// a team or group chat (group: its id, where Teams knows them) whose
+// details the directory lacks.
+func (b *Bot) queueMemberDetails(ctx context.Context, a *botframework.Activity, group, tenantID string, users []herald.User) error {
+	now := b.now()
+	var fetch []userDetailsTask
+	for _, u := range users {
+		if hasDetails(u) || u.Uninstalled || !b.details.allow(u.ID, now) {
+			continue
+		}
+		fetch = append(fetch, userDetailsTask{UserID: u.ID, ConversationID: group,
+			TenantID: firstNonEmpty(u.TenantID, tenantID), ServiceURL: a.ServiceURL})
+	}
+	var err error
+	switch len(fetch) {
+	case 0:
+		return nil
+	case 1:
+		err = b.addTask(ctx, taskUserDetails, fetch[0].UserID, fetch[0])
+	default:
+		err = b.addTask(ctx, taskUserDetails, "", userDetailsTask{Users: fetch})
+	}
+	if err != nil {
+		return fmt.Errorf("queue member details: %w", err)
+	}
+	for _, f := range fetch {
+		b.details.queued(f.UserID, now)
+	}
+	return nil
+}
+
 // runUserDetails runs a member fetch and remembers a fetch that ends
 // without details, so that messages do not queue it again at once.
 func (b *Bot) runUserDetails(ctx context.Context, t herald.Job) error {
@@ -102,8 +135,9 @@ func (b *Bot) runUserDetails(ctx context.Context, t herald.Job) error {
 	return retry
 }
 
-// userDetails fetches the user from their personal chat and records their
-// email, UPN, names and Entra ids. A user whose details arrived meanwhile
+// userDetails fetches the user from their personal chat (else from the
+// team or group chat the task names) and records their email, UPN, names
+// and Entra ids. A user whose details arrived meanwhile
 // (from a team roster) or who removed the app is left alone. A 403 or 404
 // ends the task; a 403 saying the user blocked the bot marks them blocked,
 // as a failed send does.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +23,7 @@ const (
 	codeUnreadable        = "unreadable_body"
 	codeMalformedActivity = "malformed_activity"
 	codeKeysUnavailable   = "keys_unavailable"
+	codeChannelRefused    = "channel_not_allowed"
 )
 
 // refusal is a refusal of an inbound request, answered with the error body
@@ -40,9 +43,10 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 // refuses other methods (405) and requests without a bearer token (401),
 // reads at most MaxBodyBytes (413 above), decodes the activity (400 if
 // malformed), verifies the token against it (401, or 503 when the signing
-// keys cannot be fetched), refuses an adaptiveCard/action invoke the Bot
-// Framework SDKs refuse (400 with an invoke error body: see
-// refuseInvoke), and only then records the activity in the directory,
+// keys cannot be fetched), refuses activities from channels not in
+// Config.Channels (403) and adaptiveCard/action invokes the Bot Framework
+// SDKs refuse (400 with an invoke error body: see refuseInvoke), and only
+// then records the activity in the directory,
 // queues background work and runs handlers. A refused request changes
 // nothing.
 func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +106,10 @@ func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 		return 0, nil, refusal(http.StatusUnauthorized, api.CodeUnauthorized, clipMessage(err.Error()), "Authorization")
 	default:
 		return 0, nil, err
+	}
+	if !slices.Contains(b.cfg.Channels, act.ChannelID) {
+		return 0, nil, refusal(http.StatusForbidden, codeChannelRefused,
+			clipMessage(fmt.Sprintf("activities from channel %q are not accepted (allowed: %s)", act.ChannelID, strings.Join(b.cfg.Channels, ", "))), "channelId")
 	}
 	if body := refuseInvoke(act); body != nil {
 		return http.StatusBadRequest, body, nil

@@ -67,6 +67,10 @@ func TestEndpointRefusals(t *testing.T) {
 			[]byte(`{"type":"message","serviceUrl":"` + testServiceURL + `"}`), 400, "malformed_activity", "conversation.id"},
 		{"oversized", "POST", func(lb *localBot) string { return lb.keys.token(t, testServiceURL, nil) }, big, 413, "body_too_large", ""},
 		{"get", "GET", func(lb *localBot) string { return lb.keys.token(t, testServiceURL, nil) }, nil, 405, "method_not_allowed", ""},
+		// A signed Web Chat activity posing as a Teams user saying "stop".
+		{"webchat channel", "POST", func(lb *localBot) string { return lb.keys.token(t, testServiceURL, nil) },
+			bytes.Replace(messageJSON("29:u", "stop"), []byte(`"channelId":"msteams"`), []byte(`"channelId":"webchat"`), 1),
+			403, "channel_not_allowed", "channelId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -65,7 +65,7 @@ func newKeyServer(t testing.TB) *keyServer {
 		b64 := base64.RawURLEncoding.EncodeToString
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{
 			"kty": "RSA", "use": "sig", "kid": ks.kid, "n": b64(key.N.Bytes()),
-			"e": b64(big.NewInt(int64(key.E)).Bytes()), "endorsements": []string{"msteams"},
+			"e": b64(big.NewInt(int64(key.E)).Bytes()), "endorsements": []string{"msteams", "webchat"}, // as the Bot Framework's keys are
 		}}})
 	})
 	ks.srv = httptest.NewServer(mux)

@@ -21,6 +21,10 @@ const (
 	taskMemberPersonal  = "welcome.member.personal"
 	taskReply           = "reply"        // a command's answer, or a card update
 	taskUserDetails     = "user.details" // a user's email and UPN (bot_details.go)
+	// Group chats (welcome_groupchat.go): the members fetch and welcome
+	// on install, the card naming people added later.
+	taskGroupChatAdded   = "groupchat.added"
+	taskGroupChatMembers = "welcome.groupchat.members"
 )
 
 // errDrop marks a task failure that retrying cannot fix.
@@ -105,6 +109,18 @@ func (b *Bot) handleTask(ctx context.Context, t herald.Job) error {
 		return b.welcomeMemberPersonal(ctx, p)
 	case taskUserDetails:
 		return b.runUserDetails(ctx, t)
+	case taskGroupChatAdded:
+		var p groupChatAddedTask
+		if err := decodeTask(t, &p); err != nil {
+			return err
+		}
+		return b.groupChatAdded(ctx, p)
+	case taskGroupChatMembers:
+		var p groupChatMembersTask
+		if err := decodeTask(t, &p); err != nil {
+			return err
+		}
+		return b.welcomeGroupChatMembers(ctx, p)
 	case taskFollowUp:
 		return b.followUp(ctx, t)
 	case taskFollowUpSend:

@@ -146,8 +146,10 @@ func (b *Bot) captureConversation(ctx context.Context, a *botframework.Activity,
 		if a.From != nil && herald.IsUserID(a.From.ID) {
 			c.UserID = a.From.ID
 		}
+	case isGroupChat(a, team):
+		c.ID, c.Type, c.Name = chatID(a), botframework.ConversationGroupChat, strings.TrimSpace(a.Conversation.Name)
 	}
-	key := strings.Join([]string{"conversation", c.ID, c.Type, c.TenantID, c.ServiceURL, c.TeamID, c.ChannelID, c.UserID, c.BotID}, "\x00")
+	key := strings.Join([]string{"conversation", c.ID, c.Type, c.TenantID, c.ServiceURL, c.TeamID, c.ChannelID, c.UserID, c.BotID, c.Name}, "\x00")
 	if b.recent.fresh(key, b.now()) {
 		return nil
 	}
@@ -195,9 +197,12 @@ func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team 
 		if err := b.store.UserSetInstalled(ctx, u.ID, true, b.now()); err != nil {
 			return herald.User{}, err
 		}
+		if err := b.setRemoved(ctx, a.Conversation.ID, false); err != nil {
+			return herald.User{}, err
+		}
 	}
-	if team != nil {
-		if err := b.store.MembershipAdd(ctx, team.ID, u.ID); err != nil {
+	if group := groupOf(a, team); group != "" {
+		if err := b.store.MembershipAdd(ctx, group, u.ID); err != nil {
 			return herald.User{}, err
 		}
 	}
@@ -226,31 +231,39 @@ func (b *Bot) captureConversationUpdate(ctx context.Context, a *botframework.Act
 			return err
 		}
 	}
+	group := groupOf(a, team)
+	var added []herald.User
 	for _, m := range a.MembersAdded {
 		if !herald.IsUserID(m.ID) {
 			continue
 		}
-		_, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.ID, AADObjectID: m.AADObjectID, Name: m.Name,
+		u, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.ID, AADObjectID: m.AADObjectID, Name: m.Name,
 			TenantID: tenantID, ServiceURL: a.ServiceURL})
 		if err != nil {
 			return err
 		}
-		if team == nil {
+		if group == "" {
 			continue
 		}
-		if err := b.store.MembershipAdd(ctx, team.ID, m.ID); err != nil {
+		if err := b.store.MembershipAdd(ctx, group, m.ID); err != nil {
 			return err
 		}
-		if !botAdded {
+		added = append(added, u)
+		if team != nil && !botAdded {
 			if err := b.queueMemberWelcome(ctx, a, team, tenantID, m); err != nil {
 				return err
 			}
 		}
 	}
-	if team != nil {
+	if group != "" && !botAdded && len(added) > 0 {
+		if err := b.membersJoined(ctx, a, team, group, tenantID, added); err != nil {
+			return err
+		}
+	}
+	if group != "" {
 		for _, m := range a.MembersRemoved {
 			if herald.IsUserID(m.ID) {
-				if err := b.store.MembershipRemove(ctx, team.ID, m.ID); err != nil {
+				if err := b.store.MembershipRemove(ctx, group, m.ID); err != nil {
 					return err
 				}
 			}
@@ -259,14 +272,17 @@ func (b *Bot) captureConversationUpdate(ctx context.Context, a *botframework.Act
 	return nil
 }
 
-// installed records the bot's addition to a team or a personal chat and
-// queues the roster fetch and (for a fresh install, not an upgrade) the
-// welcome.
+// installed records the bot's addition to a team, a group chat or a
+// personal chat and queues the roster fetch and (for a fresh install, not
+// an upgrade) the welcome.
 // sender is the sender as just recorded (the zero User when none).
 func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo, tenantID string, fresh bool, sender herald.User) error {
 	now := b.now()
 	if team != nil {
 		if err := b.store.TeamSetInstalled(ctx, team.ID, true, now); err != nil {
+			return err
+		}
+		if err := b.setTeamRemoved(ctx, a, team, false); err != nil {
 			return err
 		}
 		p := teamAddedTask{TeamID: team.ID, ChannelID: channelOf(a, team), TenantID: tenantID,
@@ -276,13 +292,19 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 		}
 		return b.addTask(ctx, taskTeamAdded, team.ID, p)
 	}
+	if isGroupChat(a, team) {
+		return b.groupChatInstalled(ctx, a, tenantID, fresh)
+	}
 	if !isPersonal(a, team) || a.From == nil || !herald.IsUserID(a.From.ID) {
-		return nil // a group chat: recorded as a conversation, nothing more
+		return nil
 	}
 	// Teams sends two activities per install: the second finds the user
 	// installed already.
 	if sender.ID != a.From.ID || !sender.Installed || sender.Uninstalled {
 		if err := b.store.UserSetInstalled(ctx, a.From.ID, true, now); err != nil {
+			return err
+		}
+		if err := b.setRemoved(ctx, a.Conversation.ID, false); err != nil {
 			return err
 		}
 	}
@@ -301,13 +323,24 @@ func (b *Bot) installed(ctx context.Context, a *botframework.Activity, team *bot
 	return b.addTask(ctx, taskWelcomePersonal, a.From.ID, p)
 }
 
+// uninstalled records the bot's removal from a team, a group chat or a
+// personal chat, and marks the conversation removed.
 func (b *Bot) uninstalled(ctx context.Context, a *botframework.Activity, team *botframework.TeamInfo) error {
 	now := b.now()
 	if team != nil {
-		return b.store.TeamSetInstalled(ctx, team.ID, false, now)
+		if err := b.store.TeamSetInstalled(ctx, team.ID, false, now); err != nil {
+			return err
+		}
+		return b.setTeamRemoved(ctx, a, team, true)
+	}
+	if isGroupChat(a, team) {
+		return b.setRemoved(ctx, chatID(a), true)
 	}
 	if !isPersonal(a, team) || a.From == nil || !herald.IsUserID(a.From.ID) {
 		return nil
+	}
+	if err := b.setRemoved(ctx, a.Conversation.ID, true); err != nil {
+		return err
 	}
 	return b.store.UserSetInstalled(ctx, a.From.ID, false, now)
 }

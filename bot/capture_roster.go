@@ -10,17 +10,27 @@ import (
 	"herald/botframework"
 )
 
-// teamClient returns a Connector client for the team's serviceUrl, or the
-// tenant's when the team has none.
-func (b *Bot) teamClient(ctx context.Context, t herald.Team) (*botframework.Client, error) {
-	svc := t.ServiceURL
-	if svc == "" && t.TenantID != "" {
-		if tn, err := b.store.TenantGet(ctx, t.TenantID); err == nil {
+// rosterRef names a conversation whose members the bot reads: a team
+// (its id) or a group chat (its conversation id).
+type rosterRef struct {
+	id, tenantID, serviceURL string
+}
+
+func teamRoster(t herald.Team) rosterRef { return rosterRef{t.ID, t.TenantID, t.ServiceURL} }
+
+func chatRoster(c herald.Conversation) rosterRef { return rosterRef{c.ID, c.TenantID, c.ServiceURL} }
+
+// rosterClient returns a Connector client for the team's or chat's
+// serviceUrl, or the tenant's when it has none.
+func (b *Bot) rosterClient(ctx context.Context, r rosterRef) (*botframework.Client, error) {
+	svc := r.serviceURL
+	if svc == "" && r.tenantID != "" {
+		if tn, err := b.store.TenantGet(ctx, r.tenantID); err == nil {
 			svc = tn.ServiceURL
 		}
 	}
 	if svc == "" {
-		return nil, fmt.Errorf("team %s: no serviceUrl known: %w", t.ID, errDrop)
+		return nil, fmt.Errorf("conversation %s: no serviceUrl known: %w", r.id, errDrop)
 	}
 	return b.cfg.Connector.Client(svc), nil
 }
@@ -40,7 +50,7 @@ func (b *Bot) syncTeam(ctx context.Context, teamID string) (int, error) {
 	if !t.Installed || t.Deleted {
 		return 0, nil
 	}
-	cl, err := b.teamClient(ctx, t)
+	cl, err := b.rosterClient(ctx, teamRoster(t))
 	if err != nil {
 		return 0, err
 	}
@@ -72,10 +82,25 @@ func (b *Bot) fetchTeam(ctx context.Context, cl *botframework.Client, t herald.T
 	if err := b.recordChannels(ctx, t.ID, channels); err != nil {
 		return 0, err
 	}
+	n, err := b.fetchRoster(ctx, cl, teamRoster(t))
+	if err != nil {
+		return 0, err
+	}
+	if err := b.store.TeamSetRosterAt(ctx, t.ID, b.now()); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// fetchRoster pages through a team's or group chat's members
+// (GET /v3/conversations/{id}/pagedmembers), records each of them with
+// their email, UPN and Entra id, makes the memberships exactly them and
+// returns how many there are.
+func (b *Bot) fetchRoster(ctx context.Context, cl *botframework.Client, r rosterRef) (int, error) {
 	var ids []string
 	token := ""
 	for {
-		page, err := cl.GetPagedMembers(ctx, t.ID, b.cfg.RosterPageSize, token)
+		page, err := cl.GetPagedMembers(ctx, r.id, b.cfg.RosterPageSize, token)
 		if err != nil {
 			return 0, err
 		}
@@ -83,13 +108,9 @@ func (b *Bot) fetchTeam(ctx context.Context, cl *botframework.Client, t herald.T
 			if !herald.IsUserID(m.ID) {
 				continue
 			}
-			tenant := m.TenantID
-			if tenant == "" {
-				tenant = t.TenantID
-			}
-			_, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.ID, TenantID: tenant, AADObjectID: m.EntraID(),
-				UPN: m.UserPrincipalName, Email: m.Email, Name: m.Name, GivenName: m.GivenName, Surname: m.Surname,
-				ServiceURL: t.ServiceURL})
+			_, err := b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: m.ID, TenantID: firstNonEmpty(m.TenantID, r.tenantID),
+				AADObjectID: m.EntraID(), UPN: m.UserPrincipalName, Email: m.Email, Name: m.Name, GivenName: m.GivenName,
+				Surname: m.Surname, ServiceURL: r.serviceURL})
 			if err != nil {
 				return 0, err
 			}
@@ -100,13 +121,29 @@ func (b *Bot) fetchTeam(ctx context.Context, cl *botframework.Client, t herald.T
 		}
 		token = page.ContinuationToken
 	}
-	if err := b.store.MembershipReplace(ctx, t.ID, ids); err != nil {
-		return 0, err
-	}
-	if err := b.store.TeamSetRosterAt(ctx, t.ID, b.now()); err != nil {
+	if err := b.store.MembershipReplace(ctx, r.id, ids); err != nil {
 		return 0, err
 	}
 	return len(ids), nil
+}
+
+// syncGroupChat fetches a group chat's members and records them, as
+// syncTeam does a team's roster. A chat the bot was removed from is
+// marked so.
+func (b *Bot) syncGroupChat(ctx context.Context, c herald.Conversation) error {
+	cl, err := b.rosterClient(ctx, chatRoster(c))
+	if err != nil {
+		return err
+	}
+	if _, err := b.fetchRoster(ctx, cl, chatRoster(c)); err != nil {
+		if botframework.Classify(err).Reason.Unreachable() {
+			if serr := b.setRemoved(ctx, c.ID, true); serr != nil {
+				return errors.Join(err, serr)
+			}
+		}
+		return fmt.Errorf("sync group chat %s: %w", c.ID, err)
+	}
+	return nil
 }
 
 // recordChannels upserts the team's channels and marks the ones Teams no

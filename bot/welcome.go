@@ -26,7 +26,14 @@ const (
 	WelcomePersonal       = "personal"        // subject: user id
 	WelcomeTeam           = "team"            // subject: team id
 	WelcomeMemberChannel  = "member-channel"  // subject: team id + " " + user id
-	WelcomeMemberPersonal = "member-personal" // subject: team id + " " + user id
+	WelcomeMemberPersonal = "member-personal" // subject: team or group chat id + " " + user id
+	// WelcomeGroupChat is the card posted in a group chat Herald was
+	// added to; subject: the chat's conversation id.
+	WelcomeGroupChat = "group-chat"
+	// WelcomeGroupChatMember is the card posted in a group chat naming
+	// the people just added to it; subject: chat id + " " + user id, one
+	// per person (one card names everyone added in one event).
+	WelcomeGroupChatMember = "group-chat-member"
 )
 
 //go:embed templates/*.json
@@ -35,13 +42,15 @@ var defaultTemplates embed.FS
 // Template file names, in the embedded defaults and in the fs.FS given to
 // WelcomeConfig.LoadTemplates.
 var templateFiles = map[string]string{
-	WelcomePersonal:       "personal.json",
-	WelcomeTeam:           "team.json",
-	WelcomeMemberChannel:  "member-channel.json",
-	WelcomeMemberPersonal: "member-personal.json",
+	WelcomePersonal:        "personal.json",
+	WelcomeTeam:            "team.json",
+	WelcomeMemberChannel:   "member-channel.json",
+	WelcomeMemberPersonal:  "member-personal.json",
+	WelcomeGroupChat:       "group-chat.json",
+	WelcomeGroupChatMember: "group-chat-member.json",
 }
 
-// WelcomeConfig configures welcome messages. The zero value sends all four
+// WelcomeConfig configures welcome messages. The zero value sends all six
 // welcomes with the built-in templates.
 type WelcomeConfig struct {
 	// Personal is the card a user gets when they install the bot
@@ -52,8 +61,15 @@ type WelcomeConfig struct {
 	// MemberChannel is the card posted in a team's General channel when
 	// someone joins the team.
 	MemberChannel *WelcomeTemplate
-	// MemberPersonal is the personal message a new team member gets.
+	// MemberPersonal is the personal message a new team member gets, and
+	// a new group chat member whom Herald can reach personally (the
+	// template sees GroupChat and ChatName).
 	MemberPersonal *WelcomeTemplate
+	// GroupChat is the card posted in a group chat Herald was added to.
+	GroupChat *WelcomeTemplate
+	// GroupChatMember is the card posted in a group chat when people are
+	// added to it; UserName mentions each of them.
+	GroupChatMember *WelcomeTemplate
 	// GuideURL is the link (a new-hire guide) offered to new team members;
 	// empty leaves the button out. Must be http(s).
 	GuideURL string
@@ -64,17 +80,19 @@ type WelcomeConfig struct {
 	// DefaultWelcomeWindow; negative means never welcome the same subject
 	// twice.
 	Window time.Duration
-	// LargeTeam, when positive, skips the team card for teams with more
-	// than LargeTeam members (Teams' guidance gives 100 as an example of
-	// "large"). Zero always posts it.
+	// LargeTeam, when positive, skips the team card for teams (and the
+	// group chat card for group chats) with more than LargeTeam members
+	// (Teams' guidance gives 100 as an example of "large"). Zero always
+	// posts it.
 	LargeTeam int
 	// Disable* turn single welcomes off.
 	DisablePersonal, DisableTeam, DisableMemberChannel, DisableMemberPersonal bool
+	DisableGroupChat, DisableGroupChatMember                                  bool
 }
 
-// LoadTemplates reads personal.json, team.json, member-channel.json and
-// member-personal.json from fsys, where present, replacing the
-// corresponding templates.
+// LoadTemplates reads personal.json, team.json, member-channel.json,
+// member-personal.json, group-chat.json and group-chat-member.json from
+// fsys, where present, replacing the corresponding templates.
 func (c *WelcomeConfig) LoadTemplates(fsys fs.FS) error {
 	for kind, name := range templateFiles {
 		data, err := fs.ReadFile(fsys, name)
@@ -97,6 +115,10 @@ func (c *WelcomeConfig) LoadTemplates(fsys fs.FS) error {
 			c.MemberChannel = t
 		case WelcomeMemberPersonal:
 			c.MemberPersonal = t
+		case WelcomeGroupChat:
+			c.GroupChat = t
+		case WelcomeGroupChatMember:
+			c.GroupChatMember = t
 		}
 	}
 	return nil
@@ -123,6 +145,7 @@ func (c WelcomeConfig) resolve() (welcomeSet, error) {
 	ws := welcomeSet{cfg: c, templates: map[string]*WelcomeTemplate{
 		WelcomePersonal: c.Personal, WelcomeTeam: c.Team,
 		WelcomeMemberChannel: c.MemberChannel, WelcomeMemberPersonal: c.MemberPersonal,
+		WelcomeGroupChat: c.GroupChat, WelcomeGroupChatMember: c.GroupChatMember,
 	}}
 	for kind, t := range ws.templates {
 		if t != nil {
@@ -150,6 +173,10 @@ func (ws welcomeSet) disabled(kind string) bool {
 		return ws.cfg.DisableMemberChannel
 	case WelcomeMemberPersonal:
 		return ws.cfg.DisableMemberPersonal
+	case WelcomeGroupChat:
+		return ws.cfg.DisableGroupChat
+	case WelcomeGroupChatMember:
+		return ws.cfg.DisableGroupChatMember
 	}
 	return true
 }
@@ -195,11 +222,18 @@ type WelcomeData struct {
 	TeamName string
 	// ChannelName is the channel the card is posted in (team welcome).
 	ChannelName string
-	// InstallerName is who added the bot (team welcome) or the member
-	// (member welcomes), when Teams says.
+	// InstallerName is who added the bot (team and group chat welcomes)
+	// or the member (member welcomes), when Teams says.
 	InstallerName string
-	// UserName is the recipient's (or new member's) display name.
+	// UserName is the recipient's (or new member's) display name. In the
+	// group chat member card it mentions everyone added ("<at>Ann
+	// Lee</at> and <at>Ben Ode</at>").
 	UserName string
+	// GroupChat is true in the welcomes about a group chat (the group
+	// chat cards, and the personal message of a new group chat member).
+	GroupChat bool
+	// ChatName is the group chat's topic, when it has one.
+	ChatName string
 	// GuideURL is WelcomeConfig.GuideURL.
 	GuideURL string
 	// Command is the command to try (WelcomeConfig.Command).
@@ -279,12 +313,16 @@ func ParseWelcomeTemplate(data []byte) (*WelcomeTemplate, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Render once with sample values so unknown placeholders fail now,
-	// not when the first person joins.
-	sample := WelcomeData{BotName: "Bot", TeamName: "Team", ChannelName: "General", InstallerName: "Ann",
+	// Render with sample values, for a team and for a group chat, so
+	// unknown placeholders fail now, not when the first person joins.
+	team := WelcomeData{BotName: "Bot", TeamName: "Team", ChannelName: "General", InstallerName: "Ann",
 		UserName: "Bo", GuideURL: "https://example.com/guide", Command: "help"}
-	if _, err := t.Render(sample); err != nil {
-		return nil, err
+	chat := WelcomeData{BotName: "Bot", ChatName: "Launch", GroupChat: true, InstallerName: "Ann",
+		UserName: "Bo", GuideURL: "https://example.com/guide", Command: "help"}
+	for _, sample := range []WelcomeData{team, chat} {
+		if _, err := t.Render(sample); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

@@ -38,9 +38,11 @@ type personalWelcomeTask struct {
 }
 
 // memberWelcomeTask is queued (twice: channel card and personal message)
-// when someone joins a team the bot is in.
+// when someone joins a team the bot is in, and (the personal message) when
+// someone joins a group chat it is in: then ChatID is set, not TeamID.
 type memberWelcomeTask struct {
-	TeamID     string `json:"teamId"`
+	TeamID     string `json:"teamId,omitempty"`
+	ChatID     string `json:"chatId,omitempty"`
 	UserID     string `json:"userId"`
 	TenantID   string `json:"tenantId"`
 	ServiceURL string `json:"serviceUrl"`
@@ -194,8 +196,8 @@ func (b *Bot) queueMemberWelcome(ctx context.Context, a *botframework.Activity, 
 }
 
 // member loads a new member with their name, fetching it from the team's
-// roster when the directory does not have it yet.
-func (b *Bot) member(ctx context.Context, t herald.Team, userID string) (herald.User, error) {
+// or group chat's roster when the directory does not have it yet.
+func (b *Bot) member(ctx context.Context, r rosterRef, userID string) (herald.User, error) {
 	u, err := b.store.UserGet(ctx, userID)
 	if err != nil && !errors.Is(err, herald.ErrNotFound) {
 		return herald.User{}, err
@@ -203,15 +205,15 @@ func (b *Bot) member(ctx context.Context, t herald.Team, userID string) (herald.
 	if err == nil && u.Name != "" {
 		return u, nil
 	}
-	cl, err := b.teamClient(ctx, t)
+	cl, err := b.rosterClient(ctx, r)
 	if err != nil {
 		return herald.User{}, err
 	}
-	m, err := cl.GetMember(ctx, t.ID, userID)
+	m, err := cl.GetMember(ctx, r.id, userID)
 	if err != nil {
 		return herald.User{}, fmt.Errorf("get member: %w", err)
 	}
-	tenant := firstNonEmpty(m.TenantID, t.TenantID)
+	tenant := firstNonEmpty(m.TenantID, r.tenantID)
 	return b.store.UserUpsert(ctx, herald.UserUpsertParams{ID: userID, TenantID: tenant, AADObjectID: m.EntraID(),
 		UPN: m.UserPrincipalName, Email: m.Email, Name: m.Name, GivenName: m.GivenName, Surname: m.Surname})
 }
@@ -226,7 +228,7 @@ func (b *Bot) memberContext(ctx context.Context, p memberWelcomeTask) (herald.Te
 	if !t.Installed || t.Deleted || t.Archived {
 		return t, herald.User{}, false, nil
 	}
-	u, err := b.member(ctx, t, p.UserID)
+	u, err := b.member(ctx, teamRoster(t), p.UserID)
 	if err != nil {
 		if botframework.Classify(err).Reason == botframework.ReasonMemberNotFound {
 			return t, herald.User{}, false, nil // left again already
@@ -259,6 +261,9 @@ func (b *Bot) welcomeMemberChannel(ctx context.Context, p memberWelcomeTask) err
 // welcomeMemberPersonal sends the new member a personal message with the
 // guide link.
 func (b *Bot) welcomeMemberPersonal(ctx context.Context, p memberWelcomeTask) error {
+	if p.ChatID != "" {
+		return b.welcomeChatMemberPersonal(ctx, p)
+	}
 	t, u, ok, err := b.memberContext(ctx, p)
 	if err != nil || !ok {
 		return err

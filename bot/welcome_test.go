@@ -17,6 +17,7 @@ func TestParseWelcomeTemplateRejects(t *testing.T) {
 		{"missing why", `{"offer":"b","next":"c"}`, `"why" is required`},
 		{"missing next", `{"why":"a","offer":"b","next":"  "}`, `"next" is required`},
 		{"unknown placeholder", `{"why":"{{.Nope}}","offer":"b","next":"c"}`, "Nope"},
+		{"unknown placeholder for group chats", `{"why":"{{if .GroupChat}}{{.Nope}}{{end}}","offer":"b","next":"c"}`, "Nope"},
 		{"bad syntax", `{"why":"{{.BotName","offer":"b","next":"c"}`, "why"},
 		{"range", `{"why":"{{range 10}}x{{end}}","offer":"b","next":"c"}`, "not allowed"},
 		{"define", `{"why":"{{define \"x\"}}y{{end}}a","offer":"b","next":"c"}`, "not allowed"},
@@ -100,8 +101,10 @@ func TestWelcomeLoadTemplates(t *testing.T) {
 	t.Parallel()
 	var c bot.WelcomeConfig
 	fsys := fstest.MapFS{
-		"team.json":     {Data: []byte(`{"why":"w","offer":"o","next":"n"}`)},
-		"personal.json": {Data: []byte(`{"why":"{{.Bad}}","offer":"o","next":"n"}`)},
+		"team.json":              {Data: []byte(`{"why":"w","offer":"o","next":"n"}`)},
+		"group-chat.json":        {Data: []byte(`{"why":"{{.InstallerName}} added {{.BotName}} to {{.ChatName}}","offer":"o","next":"n"}`)},
+		"group-chat-member.json": {Data: []byte(`{"why":"{{.UserName}} joined","offer":"o","next":"n"}`)},
+		"personal.json":          {Data: []byte(`{"why":"{{.Bad}}","offer":"o","next":"n"}`)},
 	}
 	if err := c.LoadTemplates(fsys); err == nil || !strings.Contains(err.Error(), "personal.json") {
 		t.Fatalf("bad personal template: err = %v", err)
@@ -111,8 +114,9 @@ func TestWelcomeLoadTemplates(t *testing.T) {
 	if err := c.LoadTemplates(fsys); err != nil {
 		t.Fatal(err)
 	}
-	if c.Team == nil || c.Personal != nil || c.MemberChannel != nil {
-		t.Fatalf("loaded: team %v personal %v member %v", c.Team != nil, c.Personal != nil, c.MemberChannel != nil)
+	if c.Team == nil || c.GroupChat == nil || c.GroupChatMember == nil || c.Personal != nil || c.MemberChannel != nil {
+		t.Fatalf("loaded: team %v group chat %v group chat member %v personal %v member %v", c.Team != nil,
+			c.GroupChat != nil, c.GroupChatMember != nil, c.Personal != nil, c.MemberChannel != nil)
 	}
 }
 

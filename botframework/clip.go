@@ -1,6 +1,9 @@
 package botframework
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // ellipsis marks where Clip cut.
 const ellipsis = "…"
@@ -25,4 +28,17 @@ func Clip(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + mark
+}
+
+// OneLine makes s one line of valid UTF-8: invalid bytes become U+FFFD and
+// control characters (NUL, new lines, tabs) spaces. Text from elsewhere
+// (an error answer's body) is safe to log and to store after it.
+func OneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }

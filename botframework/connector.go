@@ -154,10 +154,10 @@ func (cl *Client) do(ctx context.Context, req request) ([]byte, error) {
 	}
 	token, err := cl.c.tokens.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s: get token: %w", req.op, err)
+		return nil, fmt.Errorf("%s: get token: %w", req.op, &notSentError{err: err})
 	}
 	if token == "" {
-		return nil, fmt.Errorf("%s: get token: token source returned an empty token", req.op)
+		return nil, fmt.Errorf("%s: get token: %w", req.op, &notSentError{err: errors.New("token source returned an empty token")})
 	}
 	hreq.Header.Set("Authorization", "Bearer "+token)
 	hreq.Header.Set("Accept", "application/json")
@@ -165,8 +165,12 @@ func (cl *Client) do(ctx context.Context, req request) ([]byte, error) {
 	if payload != nil {
 		hreq.Header.Set("Content-Type", "application/json")
 	}
+	hreq, wrote := traceWrite(hreq)
 	resp, err := cl.c.http.Do(hreq)
 	if err != nil {
+		if !wrote.Load() {
+			err = &notSentError{err: err}
+		}
 		return nil, fmt.Errorf("%s: %w", req.op, err)
 	}
 	defer resp.Body.Close()

@@ -543,7 +543,7 @@ func TestAPIErrorFromResponse(t *testing.T) {
 	if got := err.Error(); got != "send to conversation: status 403 ConversationBlockedByUser: User blocked the conversation with the bot." {
 		t.Errorf("Error() = %q", got)
 	}
-	if c := Classify(err); c != (Classification{Reason: ReasonBlockedByUser, RetryAfter: 7 * time.Second}) {
+	if c := Classify(err); c != (Classification{Reason: ReasonBlockedByUser, RetryAfter: 7 * time.Second, NotProcessed: true}) {
 		t.Errorf("Classify = %+v", c)
 	}
 }

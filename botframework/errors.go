@@ -133,7 +133,7 @@ func parseErrorBody(body []byte) (code, message string) {
 	}
 	if trimmed[0] != '{' || json.Unmarshal(trimmed, &env) != nil {
 		if !json.Valid(trimmed) {
-			return "", Clip(oneLine(string(trimmed)), 300)
+			return "", Clip(OneLine(string(trimmed)), 300)
 		}
 		var s string
 		if json.Unmarshal(trimmed, &s) == nil {
@@ -242,8 +242,12 @@ const (
 	ReasonThrottled Reason = "throttled"
 	// ReasonPrecondition is 412: concurrent operations on one conversation.
 	ReasonPrecondition Reason = "precondition"
-	// ReasonServiceUnavailable is 502, 503 or 504.
+	// ReasonServiceUnavailable is 502 or 503: the service did not take the
+	// request.
 	ReasonServiceUnavailable Reason = "service-unavailable"
+	// ReasonGatewayTimeout is 504: the request timed out somewhere past
+	// the gateway and may have been processed.
+	ReasonGatewayTimeout Reason = "gateway-timeout"
 	// ReasonTimeout is a transport timeout or an expired context deadline:
 	// the request may or may not have reached Teams.
 	ReasonTimeout Reason = "timeout"
@@ -291,6 +295,9 @@ const (
 	ReasonServiceError Reason = "service-error"
 	// ReasonUntrusted is ErrUntrustedServiceURL: nothing was sent.
 	ReasonUntrusted Reason = "untrusted"
+	// ReasonRedirect is a 3xx answer: the Connector never redirects, so the
+	// request went to the wrong place and was not processed.
+	ReasonRedirect Reason = "redirect"
 	// ReasonBadResponse is a 2xx answer whose body could not be read or
 	// decoded: the operation most likely succeeded.
 	ReasonBadResponse Reason = "bad-response"
@@ -299,10 +306,11 @@ const (
 )
 
 // Retryable reports whether the same request may succeed later: throttled,
-// precondition, service-unavailable, timeout and network.
+// precondition, service-unavailable, gateway-timeout, timeout and network.
+// Whether repeating it risks a duplicate is Classification.NotProcessed.
 func (r Reason) Retryable() bool {
 	switch r {
-	case ReasonThrottled, ReasonPrecondition, ReasonServiceUnavailable, ReasonTimeout, ReasonNetwork:
+	case ReasonThrottled, ReasonPrecondition, ReasonServiceUnavailable, ReasonGatewayTimeout, ReasonTimeout, ReasonNetwork:
 		return true
 	}
 	return false
@@ -339,6 +347,13 @@ type Classification struct {
 	Reason Reason
 	// RetryAfter is the server's Retry-After hint, zero if none.
 	RetryAfter time.Duration
+	// NotProcessed is true when Teams certainly did not act on the
+	// request, so sending it again cannot duplicate it: the request failed
+	// before it was written whole, or the answer says it was refused (any
+	// status but 500, 504 and other server errors). It is false when the
+	// outcome is open: a server error, a gateway timeout, or a transport
+	// failure after the request was written.
+	NotProcessed bool
 }
 
 // Classify explains an error returned by a Client method (or wrapping one).
@@ -354,10 +369,11 @@ func Classify(err error) Classification {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		r := classifyAPIError(apiErr)
-		return Classification{Retryable: r.Retryable(), Reason: r, RetryAfter: apiErr.RetryAfter}
+		return Classification{Retryable: r.Retryable(), Reason: r, RetryAfter: apiErr.RetryAfter,
+			NotProcessed: refused(apiErr.StatusCode)}
 	}
 	r := classifyOther(err)
-	return Classification{Retryable: r.Retryable(), Reason: r}
+	return Classification{Retryable: r.Retryable(), Reason: r, NotProcessed: unsent(err) || r == ReasonUntrusted || r == ReasonBadRequest}
 }
 
 func classifyAPIError(e *APIError) Reason {
@@ -411,8 +427,12 @@ func classifyAPIError(e *APIError) Reason {
 		return ReasonForbidden
 	case s == http.StatusNotFound:
 		return ReasonNotFound
-	case s == http.StatusBadGateway, s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
+	case s == http.StatusBadGateway, s == http.StatusServiceUnavailable:
 		return ReasonServiceUnavailable
+	case s == http.StatusGatewayTimeout:
+		return ReasonGatewayTimeout
+	case s >= 300 && s <= 399:
+		return ReasonRedirect
 	case s >= 500 && s <= 599:
 		return ReasonServiceError
 	}
@@ -458,14 +478,3 @@ type responseError struct {
 func (e *responseError) Error() string { return "bad response: " + e.err.Error() }
 
 func (e *responseError) Unwrap() error { return e.err }
-
-// oneLine replaces control characters so a body fits on one log line.
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}

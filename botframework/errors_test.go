@@ -55,11 +55,12 @@ var errorCases = []struct {
 	{"500 ServiceError", 500, `{"error":{"code":"ServiceError","message":"Internal error"}}`, "", "ServiceError", ReasonServiceError},
 	{"502 ServiceError", 502, `{"error":{"code":"ServiceError","message":"Dependency failed","innerHttpError":{"statusCode":500,"body":{"x":1}}}}`, "", "ServiceError", ReasonServiceUnavailable},
 	{"503", 503, `<html><body>Service Unavailable</body></html>`, "120", "", ReasonServiceUnavailable},
-	{"504", 504, ``, "", "", ReasonServiceUnavailable},
+	{"504", 504, ``, "", "", ReasonGatewayTimeout},
 	{"501", 501, ``, "", "", ReasonServiceError},
 	{"408", 408, ``, "", "", ReasonTimeout},
 	{"405", 405, `{"message":"The requested resource does not support http method 'GET'."}`, "", "", ReasonUnknown},
-	{"307", 307, ``, "", "", ReasonUnknown},
+	{"307", 307, ``, "", "", ReasonRedirect},
+	{"301", 301, `<html>moved</html>`, "", "", ReasonRedirect},
 }
 
 func TestClassifyAPIErrors(t *testing.T) {
@@ -77,7 +78,10 @@ func TestClassifyAPIErrors(t *testing.T) {
 			}
 			wrapped := fmt.Errorf("deliver: %w", apiErr)
 			c := Classify(wrapped)
-			want := Classification{Reason: tt.wantReason, Retryable: tt.wantReason.Retryable()}
+			// Only a server error or a gateway timeout leaves open whether
+			// Teams acted on the request.
+			open := tt.status == 500 || tt.status == 501 || tt.status == 504
+			want := Classification{Reason: tt.wantReason, Retryable: tt.wantReason.Retryable(), NotProcessed: !open}
 			if tt.retryAfter != "" {
 				want.RetryAfter = parseRetryAfter(tt.retryAfter, "", time.Time{})
 			}
@@ -271,7 +275,7 @@ func TestRetryAfterUsesConnectorClock(t *testing.T) {
 		Now:          func() time.Time { return time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC) },
 	})
 	_, err := conn.Client(srv.URL).SendToConversation(t.Context(), "a:c", msg("x"))
-	if c := Classify(err); c != (Classification{Retryable: true, Reason: ReasonThrottled, RetryAfter: 45 * time.Second}) {
+	if c := Classify(err); c != (Classification{Retryable: true, Reason: ReasonThrottled, RetryAfter: 45 * time.Second, NotProcessed: true}) {
 		t.Errorf("Classify = %+v (err %v)", c, err)
 	}
 }
@@ -290,7 +294,7 @@ func TestTransportErrors(t *testing.T) {
 		addr := ln.Addr().String()
 		ln.Close()
 		err = sendVia(t, http.DefaultClient, "http://"+addr, t.Context())
-		if c := Classify(err); c.Reason != ReasonNetwork || !c.Retryable {
+		if c := Classify(err); c.Reason != ReasonNetwork || !c.Retryable || !c.NotProcessed {
 			t.Errorf("err %v: Classify = %+v", err, c)
 		}
 	})
@@ -305,7 +309,9 @@ func TestTransportErrors(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 		err := sendVia(t, srv.Client(), srv.URL, t.Context())
-		if c := Classify(err); c.Reason != ReasonNetwork || !c.Retryable {
+		// The request was written before the connection was cut: Teams may
+		// have acted on it.
+		if c := Classify(err); c.Reason != ReasonNetwork || !c.Retryable || c.NotProcessed {
 			t.Errorf("err %v: Classify = %+v", err, c)
 		}
 	})
@@ -324,7 +330,7 @@ func TestTransportErrors(t *testing.T) {
 		hc := srv.Client()
 		hc.Timeout = 50 * time.Millisecond
 		err := sendVia(t, hc, srv.URL, t.Context())
-		if c := Classify(err); c.Reason != ReasonTimeout || !c.Retryable {
+		if c := Classify(err); c.Reason != ReasonTimeout || !c.Retryable || c.NotProcessed {
 			t.Errorf("err %v: Classify = %+v", err, c)
 		}
 	})
@@ -344,7 +350,17 @@ func TestTransportErrors(t *testing.T) {
 			cancel()
 		}()
 		err := sendVia(t, srv.Client(), srv.URL, ctx)
-		if c := Classify(err); c.Reason != ReasonCanceled || c.Retryable {
+		if c := Classify(err); c.Reason != ReasonCanceled || c.Retryable || c.NotProcessed {
+			t.Errorf("err %v: Classify = %+v", err, c)
+		}
+	})
+
+	t.Run("canceled before sending", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		err := sendVia(t, http.DefaultClient, "http://127.0.0.1:1", ctx)
+		if c := Classify(err); c.Reason != ReasonCanceled || !c.NotProcessed {
 			t.Errorf("err %v: Classify = %+v", err, c)
 		}
 	})
@@ -359,7 +375,7 @@ func TestTransportErrors(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
 		err := sendVia(t, srv.Client(), srv.URL, ctx)
-		if c := Classify(err); c.Reason != ReasonTimeout || !c.Retryable {
+		if c := Classify(err); c.Reason != ReasonTimeout || !c.Retryable || c.NotProcessed {
 			t.Errorf("err %v: Classify = %+v", err, c)
 		}
 	})
@@ -382,5 +398,28 @@ func TestAPIErrorIsComparable(t *testing.T) {
 		CorrelationID: "abc", Body: []byte(`{"error":{"code":"ConversationNotFound","message":"Conversation not found."}}`)}
 	if diff := cmp.Diff(want, e); diff != "" {
 		t.Errorf("APIError (-want +got):\n%s", diff)
+	}
+}
+
+// TestNotProcessedBeforeSending: a call that fails before anything is
+// written (no token, an untrusted host, a refused connection) is known not
+// to have reached Teams; one cut after the write is not.
+func TestNotProcessedBeforeSending(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		tokens TokenSource
+		url    string
+	}{
+		{"token failure", &fakeTokens{err: errors.New("invalid_client")}, "http://127.0.0.1:1"},
+		{"empty token", &fakeTokens{}, "http://127.0.0.1:1"},
+		{"untrusted host", &fakeTokens{token: "t"}, "https://evil.example"},
+	}
+	for _, tt := range tests {
+		conn := NewConnector(ConnectorOptions{Tokens: tt.tokens, TrustedHosts: []string{"127.0.0.1"}})
+		_, err := conn.Client(tt.url).SendToConversation(t.Context(), "a:c", msg("x"))
+		if c := Classify(err); err == nil || !c.NotProcessed {
+			t.Errorf("%s: err %v: Classify = %+v, want NotProcessed", tt.name, err, c)
+		}
 	}
 }

@@ -1,5 +1,6 @@
 'use strict';
-// Conformance suite: Microsoft's SDKs judge the herald emulator.
+// Conformance suite: Microsoft's SDKs judge the herald emulator, and an
+// independent Teams side judges `herald serve`.
 //
 // Three emulators are expected to be running (the bot URL is fixed when an
 // emulator starts), posting to the bots this script starts:
@@ -14,6 +15,15 @@
 //   CONFORMANCE_TEAMS_EMULATOR_URL  emulator posting to http://127.0.0.1:$CONFORMANCE_TEAMS_BOT_PORT/api/messages
 //   CONFORMANCE_APP_ID, CONFORMANCE_APP_SECRET  the bot identity every emulator was started with
 //
+// and `herald serve`, started with that identity and
+// --emulator http://127.0.0.1:$CONFORMANCE_TEAMS_SIDE_PORT (the Teams side
+// this script starts on that port; see tests/herald-serve.js):
+//
+//   CONFORMANCE_HERALD_URL          herald serve's base URL (bot endpoint /api/messages, API /v1)
+//   CONFORMANCE_HERALD_API_KEY      an API key herald serve accepts
+//   CONFORMANCE_TEAMS_SIDE_PORT     port the independent Teams side listens on
+//   CONFORMANCE_HERALD_TOPIC        a topic herald serve was started with (--topics); default deploys
+//
 // The last line printed is "N passed, N failed". The exit status is 0 only
 // when something ran and nothing failed.
 
@@ -25,6 +35,7 @@ const { startTeamsApp } = require('./lib/teams-app');
 const botbuilderTests = require('./tests/botbuilder');
 const msalTests = require('./tests/msal');
 const teamsTests = require('./tests/teams');
+const heraldServeTests = require('./tests/herald-serve');
 
 function env(name) {
   const v = process.env[name];
@@ -73,9 +84,19 @@ async function main() {
     });
   }
 
+  // An independent Teams side judges herald serve.
+  const heraldServe = heraldServeTests.register(h, {
+    ...identity,
+    heraldUrl: env('CONFORMANCE_HERALD_URL'),
+    apiKey: env('CONFORMANCE_HERALD_API_KEY'),
+    sidePort: Number(env('CONFORMANCE_TEAMS_SIDE_PORT')),
+    topic: process.env.CONFORMANCE_HERALD_TOPIC || 'deploys',
+  });
+
   const { passed, failed, failures } = await h.run();
   if (botServer) await new Promise((resolve) => botServer.close(() => resolve()));
   if (app) await app.close();
+  await heraldServe.close();
   if (failures.length > 0) {
     console.log('\nfailed:');
     for (const f of failures) console.log(`  - ${f}`);

@@ -141,7 +141,8 @@ func (e *Emulator) connector(op string, h connectorFunc) http.Handler {
 			writeTeamsError(sw, &apiError{status: http.StatusUnauthorized, code: "Unauthorized", message: err.Error()})
 			return
 		}
-		if e.applyFaults(sw, r, op, c.conv) {
+		fault := e.faults.decide(op, c.conv, e.now())
+		if !fault.after && e.answerFault(sw, r, fault) {
 			return
 		}
 		if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodDelete {
@@ -158,6 +159,9 @@ func (e *Emulator) connector(op string, h connectorFunc) http.Handler {
 			c.body = b
 		}
 		res, err := h(c)
+		if fault.after && e.answerFault(sw, r, fault) {
+			return // processed, and the answer is lost
+		}
 		if err != nil {
 			var a *apiError
 			if !errors.As(err, &a) {

@@ -37,7 +37,7 @@ func TestCreatePersonalConversation(t *testing.T) {
 		{"aadObjectId field instead of id", map[string]any{"members": []any{map[string]any{"aadObjectId": alice.AADObjectID}}, "tenantId": d.TenantID}, 400, "BadArgument", ""},
 		{"unknown user", params("29:1nobody", d.TenantID), 400, "BadArgument", ""},
 		{"by UPN", params(alice.UPN, d.TenantID), 400, "BadArgument", ""},
-		{"group chat", map[string]any{"isGroup": true, "members": []any{map[string]any{"id": alice.ID}, map[string]any{"id": bob.ID}}, "tenantId": d.TenantID}, 400, "BadArgument", ""},
+		{"group chat", map[string]any{"isGroup": true, "members": []any{map[string]any{"id": alice.ID}, map[string]any{"id": bob.ID}}, "tenantId": d.TenantID}, 400, "BadSyntax", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,5 +222,41 @@ func TestChannelThreads(t *testing.T) {
 	}
 	if r := b.call(t, "POST", "v3/conversations/"+esc(backend.ID+";messageid=1")+"/activities", message("x")); r.status != 404 {
 		t.Fatalf("unknown thread: %d %s", r.status, r.body)
+	}
+}
+
+// TestCreatePersonalConversationUnseenUser creates a 1:1 chat with a user
+// the bot has never heard from (the app installed for everyone by the
+// admin, no event posted), knowing only the user's id and tenant id.
+func TestCreatePersonalConversationUnseenUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	seed, err := b.em.SeedUsers(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m wireMember
+	b.call(t, http.MethodGet, "v3/conversations/"+esc(seed.TeamID)+"/members/user42@fabrikam.com", nil).decode(t, &m)
+	if !strings.HasPrefix(m.ID, "29:") {
+		t.Fatalf("member = %+v", m)
+	}
+	r := b.call(t, http.MethodPost, "v3/conversations", params(m.ID, seed.TenantID))
+	var res struct{ ID string }
+	r.decode(t, &res)
+	if r.status != 201 || !strings.HasPrefix(res.ID, "a:") {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	sent := b.call(t, http.MethodPost, "v3/conversations/"+esc(res.ID)+"/activities", map[string]any{"type": "message", "text": "Hello"})
+	if sent.status != 201 {
+		t.Fatalf("send: %d %s", sent.status, sent.body)
+	}
+	if acts := b.em.Activities(res.ID); len(acts) != 1 || acts[0].Activity.Text != "Hello" {
+		t.Fatalf("chat holds %d activities", len(acts))
+	}
+	b.bot.mu.Lock()
+	heard := len(b.bot.got)
+	b.bot.mu.Unlock()
+	if heard != 0 {
+		t.Fatalf("the bot got %d activities, want none: it never heard from the user", heard)
 	}
 }

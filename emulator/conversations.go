@@ -129,8 +129,8 @@ func (e *Emulator) createConversation(c *call) (result, error) {
 	if channelID != "" {
 		return e.createThread(c, tn, channelID, p.Activity)
 	}
-	if p.IsGroup {
-		return result{}, errBadArgument("Bots cannot create group chats: give channelData.channel.id to start a thread in a channel.")
+	if p.IsGroup || len(p.Members) > 1 {
+		return result{}, errBadSyntax() // bots cannot create group chats
 	}
 	return e.createPersonal(c, tn, p)
 }
@@ -144,7 +144,7 @@ func (e *Emulator) createThread(c *call, tn *tenant, channelID string, a *botfra
 	case !t.installed:
 		return result{}, errNotInRoster()
 	case a == nil:
-		return result{}, errBadArgument("An activity is required to start a thread in a channel.")
+		return result{}, errBadSyntax() // a thread starts with its first message
 	}
 	if err := e.rate(classCreate, tn.id, channelID); err != nil {
 		return result{}, err
@@ -188,6 +188,13 @@ func (e *Emulator) createPersonal(c *call, tn *tenant, p botframework.Conversati
 		res.ActivityID = e.postFromBot(conv, p.Activity, "").id
 	}
 	return result{http.StatusCreated, res}, nil
+}
+
+// errBadSyntax is Teams' answer to a create that is neither a 1:1 chat nor
+// a channel thread with its first message: every group-chat variant
+// (teams-protocol-2026.md §3).
+func errBadSyntax() *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "BadSyntax", message: "Incorrect conversation creation parameters"}
 }
 
 // userKey reports whether id can name a user to Teams when creating chats

@@ -51,6 +51,12 @@ type Faults struct {
 	// BatchPaused holds batch operations: new ones stay Provisioning and
 	// running ones stop between chunks until it is cleared.
 	BatchPaused bool `json:"batchPaused,omitempty"`
+	// AfterProcessing applies the drawn 5xx and timeout faults after the
+	// request was processed (the message is recorded, then the answer is
+	// the error, or no answer at all): what a sender meets when Teams acts
+	// on a request and the answer is lost. 412 and 429 are always answered
+	// before processing, as Teams refuses those requests.
+	AfterProcessing bool `json:"afterProcessing,omitempty"`
 	// Operations limits the faults to these operations (for example
 	// "send", "create", "members", "token"); empty means every Connector
 	// operation, but not the token endpoint.
@@ -76,6 +82,7 @@ type outcome struct {
 	hold       time.Duration
 	storm      bool
 	retryAfter time.Duration
+	after      bool // answer the fault after processing the request
 }
 
 func (fs *faultState) set(f Faults, now time.Time) {
@@ -151,6 +158,7 @@ func (fs *faultState) decide(op, conv string, now time.Time) outcome {
 		o.close = f.TimeoutMode == "close"
 		o.hold = time.Duration(f.HoldMs) * time.Millisecond
 	}
+	o.after = f.AfterProcessing && (o.status >= 500 || o.timeout)
 	return o
 }
 
@@ -190,7 +198,12 @@ func (e *Emulator) Faults() Faults { return e.faults.get(e.now()) }
 // applyFaults acts on the faults drawn for a request. It reports whether it
 // answered (or dropped) the request, in which case the handler must stop.
 func (e *Emulator) applyFaults(w http.ResponseWriter, r *http.Request, op, conv string) bool {
-	o := e.faults.decide(op, conv, e.now())
+	return e.answerFault(w, r, e.faults.decide(op, conv, e.now()))
+}
+
+// answerFault answers (or drops) a request as the drawn faults o say, and
+// reports whether it did.
+func (e *Emulator) answerFault(w http.ResponseWriter, r *http.Request, o outcome) bool {
 	if o.latency > 0 && !e.wait(r, o.latency) {
 		return true
 	}

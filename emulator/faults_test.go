@@ -138,3 +138,35 @@ func TestBlocked209(t *testing.T) {
 		t.Fatalf("blocked: %d %s", r.status, r.body)
 	}
 }
+
+// TestFaultsAfterProcessing: with AfterProcessing, the message is recorded
+// and then the answer is the fault; without it, nothing is recorded.
+func TestFaultsAfterProcessing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		f          emulator.Faults
+		wantStatus int
+		wantCount  int
+	}{
+		{"5xx before", emulator.Faults{ErrorRate5xx: 1, Status5xx: 500}, 500, 0},
+		{"5xx after", emulator.Faults{ErrorRate5xx: 1, Status5xx: 500, AfterProcessing: true}, 500, 1},
+		{"412 stays before", emulator.Faults{Rate412: 1, AfterProcessing: true}, 412, 0},
+		{"hold then 504 after", emulator.Faults{TimeoutRate: 1, HoldMs: 1, AfterProcessing: true}, 504, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, func(c *emulator.Config) { c.Limits.Disabled = true })
+			d := b.demo(t)
+			conv := b.personal(t, d.Users[0].ID)
+			before, _ := b.em.Conversation(conv)
+			must(t, b.em.SetFaults(tc.f))
+			r := b.call(t, "POST", "v3/conversations/"+esc(conv)+"/activities", message("x"))
+			after, _ := b.em.Conversation(conv)
+			if r.status != tc.wantStatus || after.ActivityCount-before.ActivityCount != tc.wantCount {
+				t.Fatalf("status %d, %d recorded; want %d, %d", r.status, after.ActivityCount-before.ActivityCount, tc.wantStatus, tc.wantCount)
+			}
+		})
+	}
+}

@@ -113,6 +113,7 @@ type Engine struct {
 
 	finMu    sync.Mutex
 	finished chan struct{} // closed and replaced when a notification ends
+	expDone  chan struct{} // closed and replaced when an expansion in this process ends
 
 	taskHandler atomic.Pointer[herald.JobHandler] // jobs of other rooms (HandleJobs)
 
@@ -152,6 +153,7 @@ func New(cfg Config) (*Engine, error) {
 		now:      cfg.Now,
 		stopped:  make(chan struct{}),
 		finished: make(chan struct{}),
+		expDone:  make(chan struct{}),
 	}
 	e.pacer = newPacer(cfg.Limits, cfg.Now)
 	e.sched = newScheduler(e.pacer, cfg.Now)
@@ -340,18 +342,17 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.state = 2
 	close(e.stopped)
+	// Out of time: calls in flight end, and results the store has not
+	// taken by then stay unwritten (their deliveries are settled as
+	// uncertain on the next start), so a store refusing writes cannot hold
+	// the stop.
+	outOfTime := context.AfterFunc(ctx, func() { e.batch.abandon(); e.cancel() })
+	defer outOfTime()
 	err := e.river.Stop(ctx)
 	if err != nil {
 		err = e.river.StopAndCancel(context.WithoutCancel(ctx))
 	}
-	done := make(chan struct{})
-	go func() { e.wgWorkersAndFlush(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		e.cancel()
-		<-done
-	}
+	e.wgWorkersAndFlush()
 	e.cancel()
 	if err != nil {
 		return fmt.Errorf("stop engine: %w", err)

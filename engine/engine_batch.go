@@ -3,10 +3,12 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"herald"
+	"herald/botframework"
 )
 
 // batcher writes the senders' state changes in group commits: every
@@ -25,6 +27,11 @@ type batcher struct {
 	marked func(it *item, ok bool)
 	// recorded is called for each result after its commit.
 	recorded func(it *item, res herald.DeliveryResult)
+
+	// life is cancelled by abandon: writes in flight end, and no write is
+	// tried again.
+	life    context.Context
+	abandon context.CancelFunc
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled when work is queued or stopping starts
@@ -46,6 +53,7 @@ const (
 	applyTimeout   = 30 * time.Second
 	maxApplyRetry  = 5 * time.Second
 	stopApplyTries = 5
+	isolateAfter   = 3 // failed tries of a batch before looking for a row the store refuses
 )
 
 func newBatcher(s herald.DeliveryStore, node string, now func() time.Time, log *slog.Logger) *batcher {
@@ -57,6 +65,7 @@ func newBatcher(s herald.DeliveryStore, node string, now func() time.Time, log *
 		done:  make(chan struct{}),
 	}
 	b.cond = sync.NewCond(&b.mu)
+	b.life, b.abandon = context.WithCancel(context.Background())
 	return b
 }
 
@@ -124,38 +133,20 @@ func (b *batcher) flush(ctx context.Context) bool {
 	rs := make([]herald.DeliveryResult, len(results))
 	for i, r := range results {
 		rs[i] = r.res
+		rs[i].Error = botframework.OneLine(rs[i].Error)
 	}
 	ids := make([]int64, len(marks))
 	for i, it := range marks {
 		ids[i] = it.d.ID
 	}
-	var marked []int64
-	var err error
-	written := true
-	for try := 0; ; try++ {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
-		marked, err = b.store.DeliveryApply(actx, herald.DeliveryApplyParams{Results: rs, Mark: ids, Node: b.node, Now: b.now()})
-		cancel()
-		if err == nil {
-			break
+	marked, unwritten := b.write(ctx, rs, ids, func() {
+		// Mark nothing while the database fails: those deliveries stay
+		// pending and are tried later.
+		for _, it := range marks {
+			b.marked(it, false)
 		}
-		b.log.Error("record deliveries", "results", len(rs), "marks", len(ids), "err", err)
-		if len(ids) > 0 {
-			// Mark nothing while the database fails: those deliveries
-			// stay pending and are tried later.
-			for _, it := range marks {
-				b.marked(it, false)
-			}
-			ids, marks = nil, nil
-		}
-		if b.isStopping() && try >= stopApplyTries {
-			// Give up: the results stay unwritten, their deliveries stay
-			// sending and are settled as uncertain on the next start.
-			written = false
-			break
-		}
-		time.Sleep(min(time.Duration(try+1)*100*time.Millisecond, maxApplyRetry))
-	}
+		marks = nil
+	})
 	ok := make(map[int64]bool, len(marked))
 	for _, id := range marked {
 		ok[id] = true
@@ -163,13 +154,128 @@ func (b *batcher) flush(ctx context.Context) bool {
 	for _, it := range marks {
 		b.marked(it, ok[it.d.ID])
 	}
-	for _, r := range results {
-		if !written {
+	for i, r := range results {
+		if unwritten[i] {
+			// Its delivery stays sending and is settled as uncertain on
+			// the next start.
 			r.res.State = ""
 		}
 		b.recorded(r.it, r.res)
 	}
 	return true
+}
+
+// write records rs and marks ids in one transaction, trying again while
+// the store fails; dropMarks is called at the first failure (the marks
+// are not retried). It returns the ids marked and the indexes of rs left
+// unwritten: all of them when the batcher is stopping and the store kept
+// failing, or the rows the store refuses alone while it accepts others
+// (see isolate).
+func (b *batcher) write(ctx context.Context, rs []herald.DeliveryResult, ids []int64, dropMarks func()) ([]int64, map[int]bool) {
+	all := make([]int, len(rs))
+	for i := range all {
+		all[i] = i
+	}
+	for try := 0; ; try++ {
+		marked, err := b.apply(ctx, rs, ids)
+		if err == nil {
+			return marked, nil
+		}
+		if b.life.Err() != nil {
+			// Abandoned (a stop ran out of time): write nothing more.
+			dropMarks()
+			return nil, indexSet(all)
+		}
+		b.log.Error("record deliveries", "results", len(rs), "marks", len(ids), "err", err)
+		if len(ids) > 0 {
+			dropMarks()
+			ids = nil
+		}
+		if try+1 >= isolateAfter && len(rs) > 0 {
+			if left, isolated := b.isolate(ctx, rs, all); isolated {
+				return nil, indexSet(left)
+			}
+		}
+		if b.isStopping() && try >= stopApplyTries {
+			return nil, indexSet(all)
+		}
+		select {
+		case <-time.After(min(time.Duration(try+1)*100*time.Millisecond, maxApplyRetry)):
+		case <-b.life.Done():
+		}
+	}
+}
+
+// isolate runs when a batch keeps failing. If the store answers at all
+// (an empty write succeeds), the batch holds rows it refuses (a poison
+// row): the results are written in halves, down to single rows, so the
+// others are recorded; a refused row is tried once more with its error
+// text cut to printable ASCII. It reports false, writing nothing, when the
+// store does not answer (an outage: the caller keeps retrying the batch),
+// else true and the indexes still unwritten.
+func (b *batcher) isolate(ctx context.Context, rs []herald.DeliveryResult, idx []int) ([]int, bool) {
+	if _, err := b.apply(ctx, nil, nil); err != nil {
+		return nil, false
+	}
+	var left []int
+	var split func(idx []int)
+	split = func(idx []int) {
+		part := make([]herald.DeliveryResult, len(idx))
+		for i, j := range idx {
+			part[i] = rs[j]
+		}
+		if _, err := b.apply(ctx, part, nil); err == nil {
+			return
+		}
+		if len(idx) > 1 {
+			split(idx[:len(idx)/2])
+			split(idx[len(idx)/2:])
+			return
+		}
+		plain := rs[idx[0]]
+		plain.Error = printableASCII(plain.Error)
+		if _, err := b.apply(ctx, []herald.DeliveryResult{plain}, nil); err != nil {
+			b.log.Error("a delivery result cannot be recorded; its delivery will be settled as uncertain",
+				"delivery", plain.ID, "err", err)
+			left = append(left, idx[0])
+		}
+	}
+	split(idx)
+	if len(left) == len(idx) {
+		// Nothing was written: an outage that began after the first
+		// probe, unless the store still answers.
+		if _, err := b.apply(ctx, nil, nil); err != nil {
+			return nil, false
+		}
+	}
+	return left, true
+}
+
+// apply is one DeliveryApply with its own timeout.
+func (b *batcher) apply(ctx context.Context, rs []herald.DeliveryResult, ids []int64) ([]int64, error) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
+	defer cancel()
+	stop := context.AfterFunc(b.life, cancel)
+	defer stop()
+	return b.store.DeliveryApply(actx, herald.DeliveryApplyParams{Results: rs, Mark: ids, Node: b.node, Now: b.now()})
+}
+
+// printableASCII keeps the printable ASCII of s.
+func printableASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func indexSet(idx []int) map[int]bool {
+	m := make(map[int]bool, len(idx))
+	for _, i := range idx {
+		m[i] = true
+	}
+	return m
 }
 
 // stop answers queued marks with false, writes the queued results and
@@ -185,4 +291,5 @@ func (b *batcher) stop() {
 	}
 	b.cond.Broadcast()
 	<-b.done
+	b.abandon() // releases life
 }

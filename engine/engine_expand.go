@@ -25,15 +25,19 @@ const (
 	partReplies    = "replies"
 	partTenants    = "tenants"
 	partTopics     = "topics"
+	partConvs      = "conversations"
 	recipientUser  = "user:"
 	recipientTeam  = "team:"
 	recipientChan  = "channel:"
 	recipientReply = "reply:"
 	recipientTen   = "tenant:"
+	recipientConv  = "conversation:"
 )
 
-// expandParts is the order in which audience parts are expanded.
-var expandParts = [...]string{partUsers, partTeams, partChannels, partReplies, partTenants, partTopics}
+// expandParts is the order in which audience parts are expanded. A saved
+// cursor names a part by its index, so new parts go at the end: a
+// notification expanding across an upgrade resumes where it was.
+var expandParts = [...]string{partUsers, partTeams, partChannels, partReplies, partTenants, partTopics, partConvs}
 
 // cursor is the expansion's resume point, saved with every chunk: part
 // index, entry index within the part, and the keyset position within the
@@ -107,6 +111,7 @@ func (e *Engine) expand(ctx context.Context, id string) error {
 		return fmt.Errorf("expand %s: %w", id, err)
 	}
 	e.rt.expanded(id, nil)
+	e.signalExpanded()
 	if !ok {
 		return nil // cancelled meanwhile
 	}
@@ -144,13 +149,18 @@ func (e *Engine) expandStep(ctx context.Context, n herald.Notification, c cursor
 		if c.Item >= len(a.Tenants) {
 			return nextPart, nil, nil
 		}
-		return e.expandSource(ctx, n, c, herald.SourceTenant, a.Tenants[c.Item], recipientTen, false)
+		return e.expandSource(ctx, n, c, source{src: herald.SourceTenant, value: a.Tenants[c.Item], unknown: recipientTen})
 	case partTopics:
 		if c.Item >= len(a.Topics) {
 			return nextPart, nil, nil
 		}
 		name, defaultOn := e.topicDefault(a.Topics[c.Item])
-		return e.expandSource(ctx, n, c, herald.SourceTopic, name, "", defaultOn)
+		return e.expandSource(ctx, n, c, source{src: herald.SourceTopic, value: name, defaultOn: defaultOn})
+	case partConvs:
+		if c.Item >= len(a.Conversations) {
+			return nextPart, nil, nil
+		}
+		return e.expandConversation(ctx, n, c)
 	}
 	return nextPart, nil, nil
 }
@@ -164,7 +174,7 @@ func (e *Engine) expandUsers(ctx context.Context, n herald.Notification, c curso
 	var unresolved []herald.Delivery
 	for _, ident := range a.Users[c.Item:end] {
 		ident = strings.TrimSpace(ident)
-		u, err := e.store.UserFind(ctx, "", ident)
+		u, err := e.findUser(ctx, ident)
 		switch {
 		case errors.Is(err, herald.ErrNotFound):
 			unresolved = append(unresolved, unresolvedDelivery(recipientUser+ident, herald.KindPersonal))
@@ -209,8 +219,13 @@ func (e *Engine) expandTeam(ctx context.Context, n herald.Notification, c cursor
 	if err != nil {
 		return c, nil, fmt.Errorf("find team: %w", err)
 	}
-	return e.expandSource(ctx, n, c, herald.SourceTeam, team.ID, "", false)
+	return e.expandSource(ctx, n, c, source{src: herald.SourceTeam, value: team.ID, teamRemoved: team.Deleted || botRemoved(team)})
 }
+
+// botRemoved reports whether the bot was removed from a team: installed
+// once (InstalledAt set), not installed now. A team the directory holds
+// without ever having seen the install is not taken as removed.
+func botRemoved(t herald.Team) bool { return !t.Installed && !t.InstalledAt.IsZero() }
 
 // topicDefault returns the configured name of topic and whether it is
 // default-on. A topic that is not configured reaches only those who
@@ -223,16 +238,28 @@ func (e *Engine) topicDefault(topic string) (string, bool) {
 	return tp.Name, !tp.DefaultOff
 }
 
-// expandSource records the next chunk of a team, tenant or topic (default-on
-// when defaultOn). When the first chunk is empty and unknown names a
-// recipient prefix, the entry is recorded as unresolved (a tenant nobody in
-// the directory belongs to).
-func (e *Engine) expandSource(ctx context.Context, n herald.Notification, c cursor, src herald.ExpandSource, value, unknown string, defaultOn bool) (cursor, []string, error) {
+// source is one entry of a team, tenant or topic part for expandSource.
+type source struct {
+	src   herald.ExpandSource
+	value string
+	// unknown, when set, is the recipient prefix of an entry recorded as
+	// unresolved when its first chunk is empty.
+	unknown string
+	// defaultOn: the topic is default-on.
+	defaultOn bool
+	// teamRemoved: the bot is no longer in the team (DeliveryExpandParams.TeamRemoved).
+	teamRemoved bool
+}
+
+// expandSource records the next chunk of a team, tenant or topic. When the
+// first chunk is empty and s.unknown names a recipient prefix, the entry
+// is recorded as unresolved (a tenant nobody in the directory belongs to).
+func (e *Engine) expandSource(ctx context.Context, n herald.Notification, c cursor, s source) (cursor, []string, error) {
 	next := cursor{Part: c.Part, Item: c.Item + 1}
 	res, err := e.store.DeliveryExpand(ctx, herald.DeliveryExpandParams{
-		NotificationID: n.ID, Source: src, Value: value, After: c.After, Limit: expandChunk,
-		Topic: n.Request.Topic, Critical: n.Request.Critical, TopicDefaultOn: defaultOn, Now: e.now(),
-		Cursor: cursor{Part: c.Part, Item: c.Item, After: c.After}.String(),
+		NotificationID: n.ID, Source: s.src, Value: s.value, After: c.After, Limit: expandChunk,
+		Topic: n.Request.Topic, Critical: n.Request.Critical, TopicDefaultOn: s.defaultOn, TeamRemoved: s.teamRemoved,
+		Now: e.now(), Cursor: cursor{Part: c.Part, Item: c.Item, After: c.After}.String(),
 	})
 	if err != nil {
 		return c, nil, err
@@ -243,8 +270,8 @@ func (e *Engine) expandSource(ctx context.Context, n herald.Notification, c curs
 		// this chunk, which inserts nothing new.
 		return next, res.Tenants, nil
 	}
-	if res.Scanned == 0 && c.After == "" && unknown != "" {
-		return e.insertOne(ctx, n, c, unresolvedDelivery(unknown+value, herald.KindPersonal))
+	if res.Scanned == 0 && c.After == "" && s.unknown != "" {
+		return e.insertOne(ctx, n, c, unresolvedDelivery(s.unknown+s.value, herald.KindPersonal))
 	}
 	return next, res.Tenants, nil
 }
@@ -277,15 +304,25 @@ func (e *Engine) expandChannel(ctx context.Context, n herald.Notification, c cur
 	case err != nil:
 		return c, nil, fmt.Errorf("find channel: %w", err)
 	}
+	return e.insertOne(ctx, n, c, channelPost(team, channelID, ch.Deleted))
+}
+
+// channelPost is the delivery of a new thread in a team's channel: skipped
+// as unreachable when the team is deleted or archived or the channel
+// deleted, and as app-uninstalled when the bot was removed from the team.
+func channelPost(team herald.Team, channelID string, channelDeleted bool) herald.Delivery {
 	d := herald.Delivery{
 		Recipient: recipientChan + channelID, Kind: herald.KindChannel, TenantID: team.TenantID,
 		TeamID: team.ID, ChannelID: channelID, ServiceURL: team.ServiceURL, State: herald.DeliveryPending,
 		Name: team.Name,
 	}
-	if team.Deleted || team.Archived || ch.Deleted {
+	switch {
+	case team.Deleted || team.Archived || channelDeleted:
 		d.State, d.Reason = herald.DeliverySkipped, herald.ReasonUnreachable
+	case botRemoved(team):
+		d.State, d.Reason = herald.DeliverySkipped, herald.ReasonUninstalled
 	}
-	return e.insertOne(ctx, n, c, d)
+	return d
 }
 
 // expandReply records a reply in each channel thread posted under a key.

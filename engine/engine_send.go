@@ -28,6 +28,8 @@ func (e *Engine) deliver(ctx context.Context, it *item, c *caller) herald.Delive
 		err = e.sendChannel(ctx, it, c, cl, act, svc, &res)
 	case herald.KindReply:
 		err = e.sendReply(ctx, it, c, cl, act, svc, &res)
+	case herald.KindGroupChat:
+		err = e.sendGroupChat(ctx, it, c, cl, act, svc, &res)
 	default:
 		err = fmt.Errorf("unknown delivery kind %q", d.Kind)
 		res.State, res.Reason, res.Error = herald.DeliveryFailed, herald.ReasonOther, err.Error()
@@ -82,6 +84,8 @@ func (e *Engine) learn(ctx context.Context, d *herald.Delivery, r botframework.R
 		err = e.store.UserSetInstalled(ctx, d.UserID, false, e.now())
 	case d.Kind == herald.KindChannel && r == botframework.ReasonNotInRoster:
 		err = e.store.TeamSetInstalled(ctx, d.TeamID, false, e.now())
+	case d.Kind == herald.KindGroupChat && (r == botframework.ReasonNotInRoster || r == botframework.ReasonNotInstalled):
+		err = e.store.ConversationSetRemoved(ctx, d.ConversationID, true)
 	}
 	if err != nil && !errors.Is(err, herald.ErrNotFound) {
 		e.log.Warn("record recipient state", "delivery", d.ID, "reason", r, "err", err)
@@ -222,22 +226,60 @@ func (e *Engine) sendReply(ctx context.Context, it *item, c *caller, cl *botfram
 	return nil
 }
 
+// sendGroupChat posts a message into a group chat
+// (POST /v3/conversations/{chat id}/activities; bots cannot create group
+// chats), or updates the message posted there earlier under the
+// notification's key. Its failures are a channel post's: a 403 or 404 ends
+// it with the mapped reason, and a bot no longer in the chat marks the
+// conversation removed (learn).
+func (e *Engine) sendGroupChat(ctx context.Context, it *item, c *caller, cl *botframework.Client, act *botframework.Activity, svc string, res *herald.DeliveryResult) error {
+	d := &it.d
+	key := it.rt.n.Request.Key
+	if key != "" {
+		done, err := e.updateInPlace(ctx, c, cl, key, d.ConversationID, act, res)
+		if done || err != nil {
+			return err
+		}
+	}
+	var rr *botframework.ResourceResponse
+	err := c.do(ctx, func() error {
+		var err error
+		rr, err = cl.SendToConversation(ctx, d.ConversationID, act)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	res.ConversationID, res.ActivityID = d.ConversationID, rr.ID
+	if key != "" {
+		res.Message = &herald.MessageRef{Key: key, Target: d.ConversationID, Kind: herald.KindGroupChat, ConversationID: d.ConversationID,
+			ActivityID: rr.ID, TenantID: d.TenantID, ServiceURL: svc, NotificationID: d.NotificationID}
+	}
+	return nil
+}
+
 // serviceURL picks where to call for a delivery: its own serviceUrl, its
 // tenant's, or the default.
 func (e *Engine) serviceURL(ctx context.Context, d *herald.Delivery) string {
 	if d.ServiceURL != "" {
 		return d.ServiceURL
 	}
-	if v, ok := e.tenSvc.Load(d.TenantID); ok {
+	return e.tenantServiceURL(ctx, d.TenantID)
+}
+
+// tenantServiceURL is where to call for a tenant: the serviceUrl of its
+// last activity, else the configured default (Config.DefaultServiceURL).
+func (e *Engine) tenantServiceURL(ctx context.Context, tenantID string) string {
+	if v, ok := e.tenSvc.Load(tenantID); ok {
 		if s := v.(string); s != "" {
 			return s
 		}
 		return e.cfg.DefaultServiceURL
 	}
 	svc := ""
-	if t, err := e.store.TenantGet(ctx, d.TenantID); err == nil {
+	if t, err := e.store.TenantGet(ctx, tenantID); err == nil {
 		svc = t.ServiceURL
-		e.tenSvc.Store(d.TenantID, svc)
+		e.tenSvc.Store(tenantID, svc)
 	}
 	if svc == "" {
 		return e.cfg.DefaultServiceURL

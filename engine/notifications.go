@@ -145,6 +145,55 @@ func (e *Engine) Wait(ctx context.Context, id string) (herald.Notification, erro
 	}
 }
 
+// expandedPoll is how often WaitExpanded looks at a notification whose
+// expansion runs in another process (this process's wake it at once).
+const expandedPoll = 100 * time.Millisecond
+
+// WaitExpanded blocks until the notification's audience is expanded (every
+// delivery recorded, skipped ones with their reasons), the notification is
+// final, or it is scheduled (expansion starts at SendAt), or ctx ends; it
+// returns the notification with its counts, and ctx's error if ctx ended
+// first. The API answers a new notification with what it returns.
+func (e *Engine) WaitExpanded(ctx context.Context, id string) (herald.Notification, error) {
+	for {
+		ch := e.expandedCh()
+		n, err := e.store.NotificationGet(ctx, id)
+		if err != nil {
+			return n, fmt.Errorf("wait for expansion: %w", err)
+		}
+		if n.Expanded || n.State.Final() || n.State == herald.NotificationScheduled {
+			return e.Get(ctx, id)
+		}
+		t := time.NewTimer(expandedPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			got, err := e.Get(context.WithoutCancel(ctx), id)
+			if err != nil {
+				got = n
+			}
+			return got, ctx.Err()
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (e *Engine) expandedCh() <-chan struct{} {
+	e.finMu.Lock()
+	defer e.finMu.Unlock()
+	return e.expDone
+}
+
+// signalExpanded wakes WaitExpanded callers: an expansion ended.
+func (e *Engine) signalExpanded() {
+	e.finMu.Lock()
+	close(e.expDone)
+	e.expDone = make(chan struct{})
+	e.finMu.Unlock()
+}
+
 func (e *Engine) finishedCh() <-chan struct{} {
 	e.finMu.Lock()
 	defer e.finMu.Unlock()

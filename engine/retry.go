@@ -80,6 +80,27 @@ type attemptInfo struct {
 	jitter      float64 // uniform in [0, 1)
 }
 
+// openReasons are the failures that are not retryable by nature but may
+// succeed on another try: a server error, a token problem, the unknown, or
+// a call the caller cancelled.
+var openReasons = map[botframework.Reason]bool{
+	botframework.ReasonServiceError: true, botframework.ReasonUnauthorized: true,
+	botframework.ReasonUnknown: true, botframework.ReasonCanceled: true,
+}
+
+// uncertainReason names why a call's outcome is unknown.
+func uncertainReason(r botframework.Reason) herald.Reason {
+	switch r {
+	case botframework.ReasonCanceled:
+		return herald.ReasonInterrupted
+	case botframework.ReasonTimeout, botframework.ReasonGatewayTimeout:
+		return herald.ReasonTimedOut
+	case botframework.ReasonNetwork:
+		return herald.ReasonConnectionLost
+	}
+	return herald.ReasonServerError
+}
+
 // decide turns the Connector's classification of a failed call into what
 // to do with the delivery. It does not handle conversation-not-found, which
 // the sender answers by recreating the conversation once.
@@ -104,23 +125,15 @@ func decide(c botframework.Classification, in attemptInfo) outcome {
 			wait = p.Backoff(1, in.jitter)
 		}
 		return retryAt(in.now.Add(wait), true)
-	case botframework.ReasonTimeout, botframework.ReasonCanceled:
-		// The request may have reached Teams: resending risks a duplicate.
-		if !in.atLeastOnce {
-			r := herald.ReasonTimedOut
-			if c.Reason == botframework.ReasonCanceled {
-				r = herald.ReasonInterrupted
-			}
-			return outcome{verdict: verdictUncertain, reason: r}
-		}
-		return transient()
 	case botframework.ReasonBadResponse:
 		return outcome{verdict: verdictDelivered}
-	case botframework.ReasonServiceError, botframework.ReasonUnauthorized, botframework.ReasonUnknown:
-		// Outcome open (500, a token problem): retry within the attempts.
-		return transient()
 	}
-	if c.Retryable {
+	open := !c.NotProcessed && (c.Retryable || openReasons[c.Reason])
+	if open && !in.atLeastOnce {
+		// Teams may have acted on the request: resending risks a duplicate.
+		return outcome{verdict: verdictUncertain, reason: uncertainReason(c.Reason)}
+	}
+	if open || c.Retryable || openReasons[c.Reason] {
 		return transient()
 	}
 	return outcome{verdict: verdictFailed, reason: herald.FailureReason(c.Reason)}

@@ -40,8 +40,14 @@ func TestDecide(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	pol := RetryPolicy{MaxAttempts: 3, BaseDelay: time.Second, MaxDelay: time.Minute}
+	// cls is a failure Teams certainly did not act on; open one whose
+	// outcome is unknown (a 500, a 504, a transport failure after the
+	// request was written).
 	cls := func(r botframework.Reason, after time.Duration) botframework.Classification {
-		return botframework.Classification{Reason: r, Retryable: r.Retryable(), RetryAfter: after}
+		return botframework.Classification{Reason: r, Retryable: r.Retryable(), RetryAfter: after, NotProcessed: true}
+	}
+	open := func(r botframework.Reason) botframework.Classification {
+		return botframework.Classification{Reason: r, Retryable: r.Retryable()}
 	}
 	tests := []struct {
 		name        string
@@ -63,7 +69,25 @@ func TestDecide(t *testing.T) {
 			outcome{verdict: verdictRetry, at: now.Add(time.Second)}},
 		{"503 out of attempts fails", cls(botframework.ReasonServiceUnavailable, 0), 3, time.Hour, false,
 			outcome{verdict: verdictFailed, reason: herald.ReasonOther}},
-		{"500 retries within attempts", cls(botframework.ReasonServiceError, 0), 1, time.Hour, false,
+		{"500 is uncertain", open(botframework.ReasonServiceError), 1, time.Hour, false,
+			outcome{verdict: verdictUncertain, reason: herald.ReasonServerError}},
+		{"500 retries at least once", open(botframework.ReasonServiceError), 1, time.Hour, true,
+			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
+		{"504 is uncertain", open(botframework.ReasonGatewayTimeout), 1, time.Hour, false,
+			outcome{verdict: verdictUncertain, reason: herald.ReasonTimedOut}},
+		{"504 retries at least once", open(botframework.ReasonGatewayTimeout), 1, time.Hour, true,
+			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
+		{"401 retries (a token problem; nothing was done)", cls(botframework.ReasonUnauthorized, 0), 1, time.Hour, false,
+			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
+		{"redirect fails", cls(botframework.ReasonRedirect, 0), 1, time.Hour, false,
+			outcome{verdict: verdictFailed, reason: herald.ReasonOther}},
+		{"connection refused retries", cls(botframework.ReasonNetwork, 0), 1, time.Hour, false,
+			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
+		{"connection lost after writing is uncertain", open(botframework.ReasonNetwork), 1, time.Hour, false,
+			outcome{verdict: verdictUncertain, reason: herald.ReasonConnectionLost}},
+		{"connection lost retries at least once", open(botframework.ReasonNetwork), 1, time.Hour, true,
+			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
+		{"cancelled before sending retries", cls(botframework.ReasonCanceled, 0), 1, time.Hour, false,
 			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
 		{"blocked never retries", cls(botframework.ReasonBlockedByUser, 0), 1, time.Hour, false,
 			outcome{verdict: verdictFailed, reason: herald.ReasonBlocked}},
@@ -79,11 +103,11 @@ func TestDecide(t *testing.T) {
 			outcome{verdict: verdictFailed, reason: herald.ReasonConversationNotFound}},
 		{"bad request", cls(botframework.ReasonBadRequest, 0), 1, time.Hour, false,
 			outcome{verdict: verdictFailed, reason: herald.ReasonOther}},
-		{"timeout is uncertain", cls(botframework.ReasonTimeout, 0), 1, time.Hour, false,
+		{"timeout is uncertain", open(botframework.ReasonTimeout), 1, time.Hour, false,
 			outcome{verdict: verdictUncertain, reason: herald.ReasonTimedOut}},
-		{"timeout retries at least once", cls(botframework.ReasonTimeout, 0), 1, time.Hour, true,
+		{"timeout retries at least once", open(botframework.ReasonTimeout), 1, time.Hour, true,
 			outcome{verdict: verdictRetry, at: now.Add(500 * time.Millisecond)}},
-		{"cancelled mid-call is uncertain", cls(botframework.ReasonCanceled, 0), 1, time.Hour, false,
+		{"cancelled mid-call is uncertain", open(botframework.ReasonCanceled), 1, time.Hour, false,
 			outcome{verdict: verdictUncertain, reason: herald.ReasonInterrupted}},
 		{"garbled 2xx counts as delivered", cls(botframework.ReasonBadResponse, 0), 1, time.Hour, false,
 			outcome{verdict: verdictDelivered}},

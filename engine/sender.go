@@ -209,12 +209,16 @@ func (r *senderRun) submit(ds []herald.Delivery) {
 }
 
 // pacingKey is the conversation a delivery's calls count against: the
-// user's personal chat, or the channel (threads count towards it).
+// user's personal chat, the channel (threads count towards it), or the
+// group chat.
 func pacingKey(d *herald.Delivery) string {
-	if d.Kind == herald.KindPersonal {
+	switch {
+	case d.Kind == herald.KindPersonal && d.UserID != "":
 		return "u:" + d.UserID
+	case d.ChannelID != "":
+		return "c:" + d.ChannelID
 	}
-	return "c:" + d.ChannelID
+	return "c:" + d.ConversationID
 }
 
 // done records that an item left this run (its result, if any, is

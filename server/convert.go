@@ -47,7 +47,7 @@ func apiChannel(c herald.Channel) api.Channel {
 func apiConversation(c herald.Conversation) api.Conversation {
 	return api.Conversation{
 		ID: c.ID, Type: c.Type, TenantID: c.TenantID, ServiceURL: c.ServiceURL, TeamID: c.TeamID,
-		ChannelID: c.ChannelID, UserID: c.UserID, BotID: c.BotID, UpdatedAt: c.UpdatedAt,
+		ChannelID: c.ChannelID, UserID: c.UserID, BotID: c.BotID, Name: c.Name, Removed: c.Removed, UpdatedAt: c.UpdatedAt,
 	}
 }
 

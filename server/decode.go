@@ -62,6 +62,11 @@ func decodeJSON(body []byte, v any) error {
 		if _, terr := dec.Token(); terr != io.EOF {
 			return invalid("", "the body must hold one JSON value, with nothing after it")
 		}
+		// encoding/json also takes a member whose name differs in case and
+		// keeps the last of duplicate members; the walk refuses both.
+		if field, problem, ok := locate(body, reflect.TypeOf(v), ""); ok {
+			return invalid(field, "%s", problem)
+		}
 		return nil
 	}
 	var syn *json.SyntaxError
@@ -113,6 +118,9 @@ func locate(raw []byte, t reflect.Type, path string) (field, problem string, fou
 		if raw[0] != '[' {
 			return path, expected(t, nil), true
 		}
+		if scalar(t.Elem()) && json.Unmarshal(raw, reflect.New(t).Interface()) == nil {
+			return "", "", false // no members to check; one call, not one per element
+		}
 		var elems []json.RawMessage
 		if err := json.Unmarshal(raw, &elems); err != nil {
 			return path, expected(t, err), true
@@ -132,6 +140,17 @@ func locate(raw []byte, t reflect.Type, path string) (field, problem string, fou
 	return "", "", false
 }
 
+// scalar reports whether JSON values of type t hold no objects (so no
+// members whose names or repetitions need checking).
+func scalar(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
 // locateObject walks the members of a JSON object in order; member gives
 // the type of a member, or false for an unknown one.
 func locateObject(raw []byte, path string, t reflect.Type, member func(string) (reflect.Type, bool)) (string, string, bool) {
@@ -142,6 +161,7 @@ func locateObject(raw []byte, path string, t reflect.Type, member func(string) (
 	if _, err := dec.Token(); err != nil {
 		return path, expected(t, err), true
 	}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -153,6 +173,10 @@ func locateObject(raw []byte, path string, t reflect.Type, member func(string) (
 			return path, expected(t, err), true
 		}
 		sub := joinPath(path, key)
+		if seen[key] {
+			return sub, "appears more than once", true
+		}
+		seen[key] = true
 		mt, ok := member(key)
 		if !ok {
 			return sub, "unknown field", true
@@ -175,51 +199,41 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-// structField finds the type of the struct member encoding/json would
-// fill for key: an exact name first, then one equal ignoring case,
-// looking into embedded structs.
+// structField finds the type of the struct member named exactly key (its
+// JSON name), looking into embedded structs. Names are case-sensitive,
+// although encoding/json would also fill a member whose name differs only
+// in case.
 func structField(t reflect.Type, key string) (reflect.Type, bool) {
-	var fold reflect.Type
-	var walk func(t reflect.Type) (reflect.Type, bool)
-	walk = func(t reflect.Type) (reflect.Type, bool) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
 			}
-			name, _, _ := strings.Cut(tag, ",")
-			ft := f.Type
-			if f.Anonymous && name == "" {
-				for ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
+			if ft.Kind() == reflect.Struct {
+				if got, ok := structField(ft, key); ok {
+					return got, true
 				}
-				if ft.Kind() == reflect.Struct {
-					if got, ok := walk(ft); ok {
-						return got, true
-					}
-					continue
-				}
-			}
-			if !f.IsExported() {
 				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			if name == key {
-				return f.Type, true
-			}
-			if fold == nil && strings.EqualFold(name, key) {
-				fold = f.Type
 			}
 		}
-		return nil, false
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f.Type, true
+		}
 	}
-	if got, ok := walk(t); ok {
-		return got, true
-	}
-	return fold, fold != nil
+	return nil, false
 }
 
 // expected says what a member of type t must be.

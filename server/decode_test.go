@@ -18,7 +18,10 @@ func TestDecodeJSON(t *testing.T) {
 		msg        string
 	}{
 		{"ok", `{"audience":{"users":["a"]},"content":{"text":"x"}}`, "-", ""},
-		{"case-insensitive names", `{"Audience":{"USERS":["a"]},"content":{"text":"x"}}`, "-", ""},
+		{"names differing in case", `{"Audience":{"users":["a"]},"content":{"text":"x"}}`, "Audience", "unknown field"},
+		{"deep name differing in case", `{"audience":{"USERS":["a"]},"content":{"text":"x"}}`, "audience.USERS", "unknown field"},
+		{"duplicate member", `{"audience":{"users":["a"]},"content":{"text":"x"},"critical":false,"critical":true}`, "critical", "more than once"},
+		{"duplicate deep member", `{"audience":{"users":["a"],"users":["b"]},"content":{"text":"x"}}`, "audience.users", "more than once"},
 		{"null members", `{"audience":null,"content":{"heroCard":null,"text":"x"}}`, "-", ""},
 		{"empty", ` `, "", "JSON object"},
 		{"syntax", `{"a" 1}`, "", "not valid JSON"},

@@ -45,6 +45,8 @@ type bundle struct {
 type bundleOpts struct {
 	maxBody int64
 	topics  []herald.Topic
+	// acceptWait is Config.AcceptWait (zero: its default).
+	acceptWait time.Duration
 }
 
 func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
@@ -101,7 +103,7 @@ func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
 		}
 	})
 	b.srv, err = New(Config{Engine: eng, Store: store, APIKeys: []string{testKey, "second-key-0123456789"},
-		Started: b.started.Load, Metrics: m, MaxBodyBytes: o.maxBody, Topics: o.topics})
+		Started: b.started.Load, Metrics: m, MaxBodyBytes: o.maxBody, Topics: o.topics, AcceptWait: o.acceptWait})
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

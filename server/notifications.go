@@ -46,7 +46,7 @@ func (s *Server) createNotification(w http.ResponseWriter, r *http.Request) erro
 }
 
 // send hands a validated request to the engine and answers 202 with the
-// notification.
+// notification and what its expansion found (see accepted).
 func (s *Server) send(w http.ResponseWriter, r *http.Request, req herald.NotificationRequest, warnings []card.Warning) error {
 	if err := s.checkTopic(req); err != nil {
 		return err
@@ -55,11 +55,13 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, req herald.Notific
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	if got, err := s.engine.Get(r.Context(), n.ID); err == nil {
-		n = got
+	out, err := s.accepted(r.Context(), n)
+	if err != nil {
+		return err
 	}
+	out.Warnings = warnings
 	w.Header().Set("Location", "/v1/notifications/"+n.ID)
-	return writeJSON(w, http.StatusAccepted, apiNotification(n, warnings))
+	return writeJSON(w, http.StatusAccepted, out)
 }
 
 // getNotification is GET /v1/notifications/{id}[?wait=10s].

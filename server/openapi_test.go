@@ -337,6 +337,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: "first", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
 		{req: req{method: "POST", path: "/v1/send/" + ae, body: "second", header: map[string]string{"Idempotency-Key": "oas-reuse"}}},
 		{req: req{method: "POST", path: "/v1/send/teams:Research", body: "x"}},
+		{req: req{method: "POST", path: "/v1/send/conversation:19:nowhere@thread.v2", body: "x"}},
+		{req: req{method: "POST", path: "/v1/notifications", body: `{"audience":{"conversations":["19:nowhere@thread.v2","a:1gone"]},"content":{"text":"x"}}`, header: js}},
+		{req: req{method: "POST", path: "/v1/notifications", body: `{"audience":{"conversations":["Research"]},"content":{"text":"x"}}`, header: js}},
 		{req: req{method: "POST", path: "/v1/notifications", body: good, header: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "oas-reuse"}}},
 
 		{req: req{method: "GET", path: "/v1/users?q=oas"}},
@@ -376,6 +379,12 @@ func TestOpenAPIConformance(t *testing.T) {
 		{req: req{method: "GET", path: "/v1/conversations"}},
 		{req: req{method: "GET", path: "/v1/conversations?type=x"}},
 		{req: req{method: "GET", path: "/v1/conversations", noAuth: true}},
+		{req: req{method: "GET", path: "/v1/directory/health"}},
+		{req: req{method: "GET", path: "/v1/directory/health?team=Research&problem=stale&limit=1&staleDays=1"}},
+		{req: req{method: "GET", path: "/v1/directory/health?staleDays=0"}},
+		{req: req{method: "GET", path: "/v1/directory/health", noAuth: true}},
+		{req: req{method: "GET", path: "/v1/directory/health?team=Nope"}},
+		{req: req{method: "GET", path: "/v1/directory/health?team=Dup"}},
 	}
 	ops := d.operations()
 	covered := map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"herald/engine"
 
@@ -38,6 +39,11 @@ type Config struct {
 	// MaxBodyBytes caps request bodies; larger ones get 413. Zero means
 	// 1 MiB.
 	MaxBodyBytes int64
+	// AcceptWait bounds how long the answer to a new notification (POST
+	// /v1/notifications, POST /v1/send/{target}) waits for its audience
+	// to be expanded, so that the 202 says whom it reaches and whom not
+	// (api.Expansion). Zero means 2 seconds; negative means answer at once.
+	AcceptWait time.Duration
 	// Logger receives failures (5xx) with their causes. Nil means discard.
 	Logger *slog.Logger
 }
@@ -84,6 +90,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.AcceptWait == 0 {
+		cfg.AcceptWait = defaultAcceptWait
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -151,6 +160,7 @@ func (s *Server) routeTable() []route {
 		{http.MethodGet, "/v1/teams/{team}", false, s.getTeam},
 		{http.MethodGet, "/v1/teams/{team}/channels", false, s.listChannels},
 		{http.MethodGet, "/v1/conversations", false, s.listConversations},
+		{http.MethodGet, "/v1/directory/health", false, s.directoryHealth},
 		{http.MethodGet, "/v1/topics", false, s.listTopics},
 	}
 }

@@ -61,9 +61,10 @@ func (s *Store) applySQLite(ctx context.Context, p herald.DeliveryApplyParams, r
 	now := toMicros(p.Now)
 	q := s.applyQueries()
 	qResults, qLanded, qConvs, qMessages, qMark := q.results, q.landed, q.convs, q.messages, q.mark
-	if err := s.warm(ctx, qResults, qLanded, qConvs, qMessages, qMark); err != nil {
+	if err := s.warm(ctx, qResults, qLanded, qConvs, qMessages, qMark, q.unblock); err != nil {
 		return nil, fmt.Errorf("delivery apply: %w", err)
 	}
+	delivered := deliveredIDs(results)
 	var marked []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if len(results) > 0 {
@@ -72,6 +73,11 @@ func (s *Store) applySQLite(ctx context.Context, p herald.DeliveryApplyParams, r
 			}
 			if _, err := s.txExec(ctx, tx, qLanded, mustJSON(landed)); err != nil {
 				return s.mapErr(fmt.Errorf("record results: %w", err))
+			}
+		}
+		if len(delivered) > 0 {
+			if _, err := s.txExec(ctx, tx, q.unblock, mustJSON(delivered), now); err != nil {
+				return s.mapErr(fmt.Errorf("clear blocks: %w", err))
 			}
 		}
 		if len(convs) > 0 {
@@ -152,8 +158,19 @@ func applyRows(p herald.DeliveryApplyParams) (results []resultRow, landed []int6
 	return results, landed, convs, msgRows
 }
 
+// deliveredIDs are the ids of the results that say delivered.
+func deliveredIDs(results []resultRow) []int64 {
+	var ids []int64
+	for _, r := range results {
+		if r.State == string(herald.DeliveryDelivered) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
 // applyQueries are DeliveryApply's statements on SQLite.
-type applyQueries struct{ results, landed, convs, messages, mark string }
+type applyQueries struct{ results, landed, convs, messages, mark, unblock string }
 
 func (s *Store) applyQueries() applyQueries {
 	// A result applies only to a delivery still in flight (recovery may
@@ -185,14 +202,21 @@ func (s *Store) applyQueries() applyQueries {
 	SELECT d.id, $1, $2 FROM deliveries d
 	WHERE d.state = 'pending' AND d.id IN (` + s.jsonInts("$3") + `)
 	ON CONFLICT (id) DO NOTHING RETURNING id`
-	return applyQueries{results: qResults, landed: qLanded, convs: qConvs, messages: qMessages, mark: qMark}
+	// A personal message Teams accepted proves its reader no longer blocks
+	// the bot: the result clears the flag (a write only where it is set).
+	// It runs after qResults, so only results that applied count.
+	qUnblock := `UPDATE users SET blocked = false, updated_at = $2
+	WHERE blocked = true AND id IN (SELECT d.user_id FROM deliveries d
+		WHERE d.id IN (` + s.jsonInts("$1") + `) AND d.kind = 'personal' AND d.state = 'delivered')`
+	return applyQueries{results: qResults, landed: qLanded, convs: qConvs, messages: qMessages, mark: qMark, unblock: qUnblock}
 }
 
 // applyPostgres is DeliveryApply on PostgreSQL: one statement (and so one
 // round trip and one commit) whose data-modifying parts end the flights of
-// the results and record them, the users' conversations and the message
-// keys, then mark the new deliveries in flight. Results and marks are
-// about different deliveries, so no row is changed twice.
+// the results and record them, the users' conversations and the blocks a
+// delivered personal message disproves, and the message keys, then mark
+// the new deliveries in flight. Results and marks are about different
+// deliveries, and one part writes each user, so no row is changed twice.
 func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams, results []resultRow, landed []int64, convs []userConvRow, msgs []messageRow) ([]int64, error) {
 	q := `WITH f AS (
 		DELETE FROM inflight WHERE id = ANY(CAST($7 AS bigint[]))
@@ -207,10 +231,15 @@ func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams,
 			activity_id text, conversation_id text, upd int, delivered_at bigint, thr int)
 			JOIN f ON f.id = v.id
 		WHERE d.id = v.id
-		RETURNING d.id
+		RETURNING d.id, d.user_id, d.kind, d.state
 	), c AS (
-		UPDATE users AS u SET conversation_id = v.conv, updated_at = $2
-		FROM json_to_recordset(CAST($3 AS json)) AS v(id text, conv text) WHERE u.id = v.id
+		UPDATE users AS u SET conversation_id = COALESCE(x.conv, u.conversation_id),
+		blocked = u.blocked AND NOT x.unblock, updated_at = $2
+		FROM (SELECT COALESCE(v.id, w.user_id) AS id, v.conv, w.user_id IS NOT NULL AS unblock
+			FROM json_to_recordset(CAST($3 AS json)) AS v(id text, conv text)
+			FULL JOIN (SELECT DISTINCT user_id FROM r WHERE state = 'delivered' AND kind = 'personal') AS w
+			ON w.user_id = v.id) AS x
+		WHERE u.id = x.id AND (x.conv IS NOT NULL OR u.blocked)
 		RETURNING u.id
 	), m AS (
 		INSERT INTO message_keys (msg_key, target, kind, conversation_id, activity_id,

@@ -23,16 +23,27 @@ func optedOutExpr(p string) string {
 // notification id, $2 topic, $3 critical, $4 now; the clause uses $5 on.
 // The uncorrelated EXISTS, evaluated once, skips the per-user preference
 // lookups when nobody opted out of the topic or of everything.
-func expandInsert(fromWhere string) string {
+func expandInsert(fromWhere string) string { return expandInsertWith(fromWhere, "false") }
+
+// onlyThroughTeam is true for a member u of a team the bot was removed
+// from who cannot be reached another way: no personal install of the app,
+// and no other team where the bot is installed.
+const onlyThroughTeam = `(NOT u.installed AND NOT EXISTS (SELECT 1 FROM memberships o JOIN teams ot ON ot.id = o.team_id
+	WHERE o.user_id = u.id AND ot.installed AND NOT ot.deleted))`
+
+// expandInsertWith is expandInsert whose users are skipped as
+// app-uninstalled where the boolean SQL expression noInstall (over u) is
+// true, unless the directory already knows them unreachable.
+func expandInsertWith(fromWhere, noInstall string) string {
 	return `INSERT INTO deliveries (notification_id, recipient, kind, user_id, tenant_id, conversation_id,
 	service_url, name, given_name, email, state, reason, created_at, updated_at)
 	SELECT CAST($1 AS TEXT), x.id, 'personal', x.id, x.tenant_id, x.conversation_id, x.service_url, x.name, x.given_name, x.email,
-	CASE WHEN x.unreachable OR x.opted_out THEN 'skipped' ELSE 'pending' END,
-	CASE WHEN x.unreachable THEN 'unreachable' WHEN x.opted_out THEN 'opted-out' ELSE '' END,
+	CASE WHEN x.unreachable OR x.no_install OR x.opted_out THEN 'skipped' ELSE 'pending' END,
+	CASE WHEN x.unreachable THEN 'unreachable' WHEN x.no_install THEN 'app-uninstalled' WHEN x.opted_out THEN 'opted-out' ELSE '' END,
 	CAST($4 AS BIGINT), CAST($4 AS BIGINT)
 	FROM (SELECT u.id, u.tenant_id, u.conversation_id,
 		COALESCE(NULLIF(u.service_url, ''), (SELECT t.service_url FROM tenants t WHERE t.id = u.tenant_id), '') AS service_url,
-		u.name, u.given_name, u.email, (u.blocked OR u.uninstalled) AS unreachable,
+		u.name, u.given_name, u.email, (u.blocked OR u.uninstalled) AS unreachable, ` + noInstall + ` AS no_install,
 		(NOT CAST($3 AS BOOLEAN)
 			AND EXISTS (SELECT 1 FROM preferences q WHERE q.topic IN (CAST($2 AS TEXT), '*') AND q.opted_out)
 			AND ` + optedOutExpr("CAST($2 AS TEXT)") + `) AS opted_out
@@ -49,22 +60,9 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 		limit = 1000
 	}
 	var res herald.DeliveryExpandResult
-	var bound, insert string
-	var args []any
-	switch p.Source {
-	case herald.SourceUsers:
-		insert = expandInsert(`FROM users u WHERE u.id IN (` + s.jsonElems("$5") + `)`)
-		args = []any{mustJSON(p.UserIDs)}
-	case herald.SourceTenant:
-		bound = `SELECT count(*), max(id) FROM (SELECT id FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) c`
-		insert = expandInsert(`FROM users u WHERE u.tenant_id = $5 AND u.id > $6 AND u.id <= $7`)
-	case herald.SourceTeam:
-		bound = `SELECT count(*), max(user_id) FROM (SELECT user_id FROM memberships WHERE team_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3) c`
-		insert = expandInsert(`FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.team_id = $5 AND m.user_id > $6 AND m.user_id <= $7`)
-	case herald.SourceTopic:
-		bound, insert = topicQueries(p.TopicDefaultOn, p.Critical)
-	default:
-		return res, fmt.Errorf("delivery expand: unknown source %q", p.Source)
+	bound, insert, args, err := s.expandQueries(p)
+	if err != nil {
+		return res, err
 	}
 	queries := []string{insert, saveCursorQuery, setVariablesQuery}
 	if bound != "" {
@@ -74,7 +72,7 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 		return res, fmt.Errorf("delivery expand: %w", err)
 	}
 	var lo, hi int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if bound != "" {
 			var last sql.NullString
 			rows, err := s.txQuery(ctx, tx, bound, p.Value, p.After, limit)
@@ -120,6 +118,32 @@ func (s *Store) DeliveryExpand(ctx context.Context, p herald.DeliveryExpandParam
 	}
 	s.analyzeAfter(ctx, lo, hi)
 	return res, nil
+}
+
+// expandQueries returns DeliveryExpand's queries for p's source: the
+// bound query of a paged source ("" for SourceUsers), the insert, and the
+// insert's arguments from $5 on (for paged sources, set per chunk).
+func (s *Store) expandQueries(p herald.DeliveryExpandParams) (bound, insert string, args []any, err error) {
+	switch p.Source {
+	case herald.SourceUsers:
+		insert = expandInsert(`FROM users u WHERE u.id IN (` + s.jsonElems("$5") + `)`)
+		args = []any{mustJSON(p.UserIDs)}
+	case herald.SourceTenant:
+		bound = `SELECT count(*), max(id) FROM (SELECT id FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) c`
+		insert = expandInsert(`FROM users u WHERE u.tenant_id = $5 AND u.id > $6 AND u.id <= $7`)
+	case herald.SourceTeam:
+		bound = `SELECT count(*), max(user_id) FROM (SELECT user_id FROM memberships WHERE team_id = $1 AND user_id > $2 ORDER BY user_id LIMIT $3) c`
+		noInstall := "false"
+		if p.TeamRemoved {
+			noInstall = onlyThroughTeam
+		}
+		insert = expandInsertWith(`FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.team_id = $5 AND m.user_id > $6 AND m.user_id <= $7`, noInstall)
+	case herald.SourceTopic:
+		bound, insert = topicQueries(p.TopicDefaultOn, p.Critical)
+	default:
+		return "", "", nil, fmt.Errorf("delivery expand: unknown source %q", p.Source)
+	}
+	return bound, insert, args, nil
 }
 
 // analyzeCrossed reports whether delivery ids from lo to hi crossed a

@@ -135,15 +135,31 @@ func (s *Store) TeamList(ctx context.Context, p herald.TeamListParams) ([]herald
 }
 
 // TeamSetInstalled implements herald.DirectoryStore. Installing also
-// clears Deleted: Teams only lets a bot into a live team.
+// clears Deleted (Teams only lets a bot into a live team) and, in the same
+// transaction, the Uninstalled flag of the team's known members.
 func (s *Store) TeamSetInstalled(ctx context.Context, teamID string, installed bool, at time.Time) error {
-	if installed {
+	if !installed {
 		return s.execOne(ctx, "team set installed",
-			`UPDATE teams SET installed = true, deleted = false, installed_at = $2, updated_at = $3 WHERE id = $1`,
-			teamID, toMicros(at), toMicros(s.now()))
+			`UPDATE teams SET installed = false, updated_at = $2 WHERE id = $1`, teamID, toMicros(s.now()))
 	}
-	return s.execOne(ctx, "team set installed",
-		`UPDATE teams SET installed = false, updated_at = $2 WHERE id = $1`, teamID, toMicros(s.now()))
+	now := toMicros(s.now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.txExec(ctx, tx, `UPDATE teams SET installed = true, deleted = false, installed_at = $2, updated_at = $3
+		WHERE id = $1`, teamID, toMicros(at), now)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(herald.ErrNotFound, err)
+		}
+		_, err = s.txExec(ctx, tx, `UPDATE users SET uninstalled = false, updated_at = $2
+		WHERE uninstalled = true AND id IN (SELECT user_id FROM memberships WHERE team_id = $1)`, teamID, now)
+		return s.mapErr(err)
+	})
+	if err != nil {
+		return fmt.Errorf("team set installed: %w", err)
+	}
+	return nil
 }
 
 // TeamSetRosterAt implements herald.DirectoryStore.
@@ -286,12 +302,12 @@ func (s *Store) ConversationUpsert(ctx context.Context, c herald.Conversation) e
 		return errors.New("conversation upsert: empty id")
 	}
 	_, err := s.exec(ctx, `INSERT INTO conversations (id, type, tenant_id, service_url, team_id,
-	channel_id, user_id, bot_id, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+	channel_id, user_id, bot_id, name, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 	ON CONFLICT (id) DO UPDATE SET
-	`+mergeSet("conversations", "type", "tenant_id", "service_url", "team_id", "channel_id", "user_id", "bot_id")+`,
+	`+mergeSet("conversations", "type", "tenant_id", "service_url", "team_id", "channel_id", "user_id", "bot_id", "name")+`,
 	updated_at = excluded.updated_at`,
-		c.ID, c.Type, c.TenantID, c.ServiceURL, c.TeamID, c.ChannelID, c.UserID, c.BotID, toMicros(s.now()))
+		c.ID, c.Type, c.TenantID, c.ServiceURL, c.TeamID, c.ChannelID, c.UserID, c.BotID, c.Name, toMicros(s.now()))
 	if err != nil {
 		return fmt.Errorf("conversation upsert: %w", s.mapErr(err))
 	}
@@ -300,13 +316,29 @@ func (s *Store) ConversationUpsert(ctx context.Context, c herald.Conversation) e
 
 // ConversationGet implements herald.DirectoryStore.
 func (s *Store) ConversationGet(ctx context.Context, id string) (herald.Conversation, error) {
-	var c herald.Conversation
-	var updated int64
-	err := s.queryRow(ctx, `SELECT id, type, tenant_id, service_url, team_id, channel_id, user_id,
-	bot_id, updated_at FROM conversations WHERE id = $1`, id).
-		Scan(&c.ID, &c.Type, &c.TenantID, &c.ServiceURL, &c.TeamID, &c.ChannelID, &c.UserID, &c.BotID, &updated)
+	c, err := scanConversation(s.queryRow(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, id))
 	if err != nil {
 		return herald.Conversation{}, fmt.Errorf("conversation get: %w", s.mapErr(err))
+	}
+	return c, nil
+}
+
+// ConversationSetRemoved implements herald.DirectoryStore.
+func (s *Store) ConversationSetRemoved(ctx context.Context, id string, removed bool) error {
+	return s.execOne(ctx, "conversation set removed",
+		`UPDATE conversations SET removed = $2, updated_at = $3 WHERE id = $1`, id, removed, toMicros(s.now()))
+}
+
+// conversationColumns are the columns scanConversation reads, in order.
+const conversationColumns = `id, type, tenant_id, service_url, team_id, channel_id, user_id, bot_id, name, removed, updated_at`
+
+// scanConversation reads one row of conversationColumns.
+func scanConversation(r rowScanner) (herald.Conversation, error) {
+	var c herald.Conversation
+	var updated int64
+	if err := r.Scan(&c.ID, &c.Type, &c.TenantID, &c.ServiceURL, &c.TeamID, &c.ChannelID, &c.UserID, &c.BotID,
+		&c.Name, &c.Removed, &updated); err != nil {
+		return herald.Conversation{}, err
 	}
 	c.UpdatedAt = fromMicros(updated)
 	return c, nil

@@ -101,22 +101,13 @@ func (s *Store) ConversationList(ctx context.Context, p herald.ConversationListP
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.query(ctx, `SELECT id, type, tenant_id, service_url, team_id, channel_id, user_id,
-	bot_id, updated_at FROM conversations
+	rows, err := s.query(ctx, `SELECT `+conversationColumns+` FROM conversations
 	WHERE ($1 = '' OR tenant_id = $1) AND ($2 = '' OR type = $2) AND id > $3
 	ORDER BY id LIMIT $4`, p.TenantID, p.Type, p.After, limit)
 	if err != nil {
 		return nil, fmt.Errorf("conversation list: %w", s.mapErr(err))
 	}
-	convs, err := collect(rows, func(r rowScanner) (herald.Conversation, error) {
-		var c herald.Conversation
-		var updated int64
-		if err := r.Scan(&c.ID, &c.Type, &c.TenantID, &c.ServiceURL, &c.TeamID, &c.ChannelID, &c.UserID, &c.BotID, &updated); err != nil {
-			return herald.Conversation{}, err
-		}
-		c.UpdatedAt = fromMicros(updated)
-		return c, nil
-	})
+	convs, err := collect(rows, scanConversation)
 	if err != nil {
 		return nil, fmt.Errorf("conversation list: %w", s.mapErr(err))
 	}

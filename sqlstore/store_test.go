@@ -14,7 +14,7 @@ import (
 )
 
 // openSQLite opens a fresh, migrated SQLite store in t.TempDir().
-func openSQLite(t *testing.T) *sqlstore.Store {
+func openSQLite(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "herald.db"), sqlstore.Options{})
 	if err != nil {
@@ -27,7 +27,7 @@ func openSQLite(t *testing.T) *sqlstore.Store {
 // openPostgres opens a fresh, migrated store in a new schema of the
 // database named by HERALD_TEST_POSTGRES_URL, dropping the schema at the
 // end; it skips the test when the variable is unset.
-func openPostgres(t *testing.T) *sqlstore.Store {
+func openPostgres(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	url := os.Getenv("HERALD_TEST_POSTGRES_URL")
 	if url == "" {
@@ -64,7 +64,7 @@ func TestConformancePostgres(t *testing.T) {
 
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(*testing.T) *sqlstore.Store{"sqlite": openSQLite, "postgres": openPostgres} {
+	for name, open := range map[string]func(testing.TB) *sqlstore.Store{"sqlite": openSQLite, "postgres": openPostgres} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := open(t)

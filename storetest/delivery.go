@@ -23,6 +23,7 @@ func RunDelivery(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"notification list and state", testNotificationState},
 		{"expand tenant", testExpandTenant},
 		{"expand team and topic", testExpandTeamTopic},
+		{"expand a team the bot was removed from", testExpandTeamRemoved},
 		{"expand topic by default", testExpandTopicDefaults},
 		{"expand users with variables", testExpandUsers},
 		{"insert explicit", testDeliveryInsert},

@@ -215,3 +215,63 @@ func testDeliveryInsert(t *testing.T, s herald.Store) {
 		t.Fatalf("filtered list = %+v", skipped)
 	}
 }
+
+// testExpandTeamRemoved expands a team the bot was removed from: members
+// reachable only through it are skipped as app-uninstalled (and stay
+// reachable in the directory); those with a personal install, or in
+// another team that has the bot, get their message.
+func testExpandTeamRemoved(t *testing.T, s herald.Store) {
+	ctx := context.Background()
+	users := addUsers(t, s, "t1", 5, true)
+	for _, tm := range []string{"19:gone", "19:other", "19:deleted"} {
+		_, err := s.TeamUpsert(ctx, herald.TeamUpsertParams{ID: tm, TenantID: "t1", Name: tm})
+		must(t, err)
+		must(t, s.TeamSetInstalled(ctx, tm, true, t0))
+	}
+	must(t, s.TeamSetInstalled(ctx, "19:gone", false, t0))
+	yes := true
+	_, err := s.TeamUpsert(ctx, herald.TeamUpsertParams{ID: "19:deleted", Deleted: &yes})
+	must(t, err)
+	must(t, s.MembershipReplace(ctx, "19:gone", users))
+	must(t, s.MembershipReplace(ctx, "19:other", []string{users[1]}))
+	must(t, s.MembershipReplace(ctx, "19:deleted", []string{users[2]}))
+	must(t, s.UserSetInstalled(ctx, users[0], true, t0))
+	must(t, s.UserSetBlocked(ctx, users[3], true))
+	n := newNotification(t, s, "n_gone", nil)
+	res, err := s.DeliveryExpand(ctx, herald.DeliveryExpandParams{NotificationID: n.ID, Source: herald.SourceTeam, Value: "19:gone",
+		Limit: 10, TeamRemoved: true, Now: t0})
+	must(t, err)
+	if res.Scanned != 5 || res.Inserted != 5 || !cmp.Equal(res.Tenants, []string{"t1"}) {
+		t.Fatalf("expand = %+v", res)
+	}
+	got := map[string]string{}
+	for _, d := range allDeliveries(t, s, n.ID) {
+		got[d.Recipient] = string(d.State) + "/" + string(d.Reason)
+	}
+	want := map[string]string{
+		users[0]: "pending/",                // personal install
+		users[1]: "pending/",                // in another team with the bot
+		users[2]: "skipped/app-uninstalled", // the other team is deleted
+		users[3]: "skipped/unreachable",     // blocked: the directory knew already
+		users[4]: "skipped/app-uninstalled", // reachable through the team alone
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("deliveries (-want +got):\n%s", diff)
+	}
+	for _, id := range []string{users[2], users[4]} {
+		u, err := s.UserGet(ctx, id)
+		must(t, err)
+		if u.Uninstalled || !u.Reachable() {
+			t.Fatalf("user %s marked unreachable by a skip: %+v", id, u)
+		}
+	}
+	// Without TeamRemoved every member who is reachable gets the message.
+	all := newNotification(t, s, "n_team_all", nil)
+	_, err = s.DeliveryExpand(ctx, herald.DeliveryExpandParams{NotificationID: all.ID, Source: herald.SourceTeam, Value: "19:gone", Limit: 10, Now: t0})
+	must(t, err)
+	counts, _, err := s.NotificationCounts(ctx, all.ID)
+	must(t, err)
+	if counts.Pending != 4 || counts.Skipped != 1 {
+		t.Fatalf("counts = %+v, want 4 pending 1 skipped", counts)
+	}
+}

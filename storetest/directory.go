@@ -399,23 +399,6 @@ func testMembership(t *testing.T, s herald.Store) {
 	}
 }
 
-func testConversation(t *testing.T, s herald.Store) {
-	ctx := context.Background()
-	must(t, s.ConversationUpsert(ctx, herald.Conversation{ID: "a:1", Type: "personal", TenantID: "t1",
-		ServiceURL: "https://old/", UserID: "29:a", BotID: "28:bot"}))
-	must(t, s.ConversationUpsert(ctx, herald.Conversation{ID: "a:1", ServiceURL: "https://new/"}))
-	got, err := s.ConversationGet(ctx, "a:1")
-	must(t, err)
-	want := herald.Conversation{ID: "a:1", Type: "personal", TenantID: "t1", ServiceURL: "https://new/",
-		UserID: "29:a", BotID: "28:bot"}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(herald.Conversation{}, "UpdatedAt")); diff != "" {
-		t.Fatalf("conversation (-want +got):\n%s", diff)
-	}
-	if got.UpdatedAt.IsZero() {
-		t.Fatal("UpdatedAt not set")
-	}
-}
-
 func testPreference(t *testing.T, s herald.Store) {
 	ctx := context.Background()
 	check := func(topic string, want bool) {

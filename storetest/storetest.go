@@ -22,4 +22,6 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 	})
 	t.Run("notification", func(t *testing.T) { t.Parallel(); RunNotification(t, open) })
 	t.Run("stats", func(t *testing.T) { t.Parallel(); RunStats(t, open) })
+	t.Run("heal", func(t *testing.T) { t.Parallel(); RunHeal(t, open) })
+	t.Run("health", func(t *testing.T) { t.Parallel(); RunHealth(t, open) })
 }

@@ -43,7 +43,7 @@ func newBenchWorld(limits emulator.Limits, concurrency int) (*benchWorld, error)
 	w := &benchWorld{emu: emulator.New(emulator.Config{Limits: limits, RequestLog: log})}
 	w.base = "http://" + ln.Addr().String()
 	w.emu.SetBaseURL(w.base)
-	w.srv = &http.Server{Handler: w.emu, ReadHeaderTimeout: 10 * time.Second}
+	w.srv = newHTTPServer(w.emu, defaultTimeouts())
 	go func() { _ = w.srv.Serve(ln) }()
 	w.hc = benchHTTPClient(concurrency)
 	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{AppID: w.emu.AppID(), AppSecret: w.emu.AppSecret(), Authority: w.base, HTTPClient: w.hc})

@@ -376,7 +376,7 @@ func serveLoopback(h http.Handler) (*loopback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h, defaultTimeouts())
 	go func() { _ = srv.Serve(ln) }()
 	return &loopback{url: "http://" + ln.Addr().String(), srv: srv}, nil
 }

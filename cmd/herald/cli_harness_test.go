@@ -73,7 +73,9 @@ func newAPIWorld(t *testing.T) *apiWorld {
 			t.Errorf("stop engine: %v", err)
 		}
 	})
-	srv, err := server.New(server.Config{Engine: eng, Store: st, APIKeys: []string{cliKey}, Topics: cliTopics})
+	// The answer to a new notification waits for its expansion at most
+	// this long: a guard only, expansion ends long before.
+	srv, err := server.New(server.Config{Engine: eng, Store: st, APIKeys: []string{cliKey}, Topics: cliTopics, AcceptWait: 4 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

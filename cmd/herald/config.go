@@ -33,6 +33,7 @@ type serveConfig struct {
 	Authority   string
 	ServiceURL  string
 	Trusted     []string
+	Channels    []string
 	Emulator    string
 	MetadataURL string
 	APIKeys     []string
@@ -42,6 +43,8 @@ type serveConfig struct {
 	Pacing      bool
 	LogLevel    string
 	StopTimeout time.Duration
+	// AcceptWait is server.Config.AcceptWait (negative: answer at once).
+	AcceptWait time.Duration
 
 	BotName          string
 	WelcomeTemplates string
@@ -87,6 +90,7 @@ type serveRaw struct {
 	appID, appSecret, appSecretFile, tenantID, appType, authority        string
 	serviceURL, trusted, emulator, node, concurrency, tenantRPS, pacing  string
 	logLevel, stopTimeout, botName, templates, guideURL, topics, rosters string
+	channels, acceptWait                                                 string
 }
 
 // serveOptions lists every setting of `herald serve`, in the order its
@@ -105,9 +109,10 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "authority", help: "token authority (login URL); default Microsoft's", env: []string{"HERALD_AUTHORITY"}, dest: &r.authority},
 		{flag: "service-url", help: "serviceUrl for recipients whose tenant has none yet", env: []string{"HERALD_SERVICE_URL"}, dest: &r.serviceURL},
 		{flag: "trust-hosts", help: "extra hosts (comma-separated host or host:port) Herald may send its token to", env: []string{"HERALD_TRUST_HOSTS"}, dest: &r.trusted},
+		{flag: "channels", help: "Bot Framework channels (channelId, comma-separated) whose activities the bot accepts; others get 403", env: []string{"HERALD_CHANNELS"}, def: "msteams", dest: &r.channels},
 		{flag: "emulator", help: "base URL of a herald emulator: sets the token authority, the signing keys' metadata, the service URL, trust, and the emulator's app id and secret", env: []string{"HERALD_EMULATOR"}, dest: &r.emulator},
 		{flag: "bot-name", help: "the bot's name in welcome cards (default: the name Teams gives it)", env: []string{"HERALD_BOT_NAME"}, dest: &r.botName},
-		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
+		{flag: "welcome-templates", help: "a directory of welcome templates (personal.json, team.json, member-channel.json, member-personal.json, group-chat.json, group-chat-member.json) replacing the built-in ones", env: []string{"HERALD_WELCOME_TEMPLATES"}, dest: &r.templates},
 		{flag: "guide-url", help: "a guide (http or https) new team members are offered in their welcome", env: []string{"HERALD_GUIDE_URL"}, dest: &r.guideURL},
 		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical|on|off]] (on: everyone gets it until they stop it, the default; off: only those who start it; join flags with +)", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
 		{flag: "roster-refresh", help: "how often each team's roster is fetched again (off: never)", env: []string{"HERALD_ROSTER_REFRESH"}, def: "24h", dest: &r.rosters},
@@ -117,6 +122,7 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "pacing", help: "apply Teams' rate limits before calls: on or off", env: []string{"HERALD_PACING"}, def: "on", dest: &r.pacing},
 		{flag: "log-level", help: "debug, info, warn or error", env: []string{"HERALD_LOG_LEVEL"}, def: "info", dest: &r.logLevel},
 		{flag: "stop-timeout", help: "how long a graceful stop may take", env: []string{"HERALD_STOP_TIMEOUT"}, def: "30s", dest: &r.stopTimeout},
+		{flag: "accept-wait", help: "how long the answer to a new notification waits for its audience to be expanded, to say whom it reaches and whom not (0: answer at once)", env: []string{"HERALD_ACCEPT_WAIT"}, def: "2s", dest: &r.acceptWait},
 	}
 }
 
@@ -342,6 +348,9 @@ func (r serveRaw) resolve() (serveConfig, error) {
 		errs = append(errs, configError{"app-secret", "", "required with --app-id (or HERALD_APP_SECRET_FILE, MicrosoftAppPassword)"})
 	}
 	c.Trusted = append(splitComma(r.trusted), c.Trusted...)
+	if c.Channels = splitComma(r.channels); len(c.Channels) == 0 {
+		errs = append(errs, configError{"channels", r.channels, "name at least one channel, such as msteams"})
+	}
 	keys, err := parseAPIKeys(r.apiKeys)
 	if err != nil {
 		errs = append(errs, err)
@@ -383,6 +392,11 @@ func (c *serveConfig) numbers(r serveRaw) []error {
 	}
 	if c.StopTimeout, err = time.ParseDuration(r.stopTimeout); err != nil || c.StopTimeout <= 0 {
 		errs = append(errs, configError{"stop-timeout", r.stopTimeout, "want a positive duration such as 30s"})
+	}
+	if c.AcceptWait, err = time.ParseDuration(r.acceptWait); err != nil || c.AcceptWait < 0 || c.AcceptWait > time.Minute {
+		errs = append(errs, configError{"accept-wait", r.acceptWait, "want a duration from 0 to 1m (such as 2s)"})
+	} else if c.AcceptWait == 0 {
+		c.AcceptWait = -1
 	}
 	switch r.rosters {
 	case "off":

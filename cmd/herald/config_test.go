@@ -121,11 +121,20 @@ HERALD_API_KEYS=file-key-0123456789abcdef
 			},
 		},
 		{
+			name: "accept wait 0 answers at once",
+			args: []string{"--emulator", "http://127.0.0.1:3979", "--accept-wait", "0s"},
+			check: func(t *testing.T, c serveConfig) {
+				if c.AcceptWait >= 0 {
+					t.Errorf("accept wait %v, want negative (at once)", c.AcceptWait)
+				}
+			},
+		},
+		{
 			name: "defaults",
 			args: []string{"--emulator", "http://127.0.0.1:3979"},
 			check: func(t *testing.T, c serveConfig) {
 				if c.Addr != "127.0.0.1:3978" || c.Store != "sqlite:herald.db" || c.RosterRefresh != 24*time.Hour ||
-					c.Concurrency != 64 || c.TenantRPS != 50 || !c.Pacing || c.StopTimeout != 30*time.Second || c.AppType != appMultiTenant {
+					c.Concurrency != 64 || c.TenantRPS != 50 || !c.Pacing || c.StopTimeout != 30*time.Second || c.AppType != appMultiTenant || c.AcceptWait != 2*time.Second {
 					t.Errorf("defaults %+v", c)
 				}
 			},
@@ -167,6 +176,7 @@ func TestParseServeConfigErrors(t *testing.T) {
 		{"bad topic flag", append([]string{"--topics", "a:b:critical+maybe"}, emu...), nil, `"off"`},
 		{"topic twice", append([]string{"--topics", "a,A"}, emu...), nil, "named twice"},
 		{"bad roster refresh", append([]string{"--roster-refresh", "1s"}, emu...), nil, "roster-refresh"},
+		{"bad accept wait", append([]string{"--accept-wait", "2h"}, emu...), nil, "accept-wait"},
 		{"guide URL", append([]string{"--guide-url", "ftp://x"}, emu...), nil, "guide-url"},
 		{"templates", append([]string{"--welcome-templates", filepath.Join(dir, "none")}, emu...), nil, "not a directory"},
 		{"unknown config key", append([]string{"--config", bad}, emu...), nil, "bad.conf:2: unknown setting HERALD_NOPE"},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -99,7 +98,7 @@ func runDemo(ctx context.Context, args []string, e *env) error {
 	defer em.Close()
 	em.SetBaseURL("http://" + emuLn.Addr().String())
 	seed := em.SeedDemo()
-	emuSrv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	emuSrv := newHTTPServer(em, defaultTimeouts())
 	go func() { _ = emuSrv.Serve(emuLn) }()
 	defer emuSrv.Close()
 

@@ -15,6 +15,7 @@ func runDirectory(ctx context.Context, args []string, e *env) error {
 		"users":    {"list or search the people the bot can reach", directoryUsers},
 		"teams":    {"list the teams the bot was added to", directoryTeams},
 		"channels": {"list a team's channels", directoryChannels},
+		"health":   {"how many people the bot can reach, who it cannot and why", directoryHealth},
 	}, args, e)
 }
 

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -110,7 +109,7 @@ func runEmulator(ctx context.Context, args []string, e *env) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(em, defaultTimeouts())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	printEndpoints(e.stdout, em, f, seeded, time.Since(start))

@@ -125,12 +125,20 @@ type sendFlags struct {
 const sendUsage = `Usage: herald send --to TARGET [--to TARGET…] [--text TEXT | --structured FILE | --card FILE] [flags]
 
 Sends a notification through Herald's API. Text comes from --text, or from
-stdin when no content flag is given. A target is a user (29: id, Entra
-object id, UPN or email), team:<id or name> (each member personally),
-channel:<team>/<channel> (a post; channel:<team> is General), or
-tenant:, topic:, reply:.
+stdin when no content flag is given. A target is
+  a user: 29: id, Entra object id, UPN or email; 29:<id>@<tenant id>
+    reaches a user Herald has never seen (the 1:1 chat is created)
+  team:<id or name>: each member personally
+  channel:<team>/<channel>: a post (channel:<team> is General)
+  a conversation id, or conversation:<id>: a personal chat (a:…), a
+    channel (19:…@thread.tacv2), a thread (<channel id>;messageid=<id>:
+    a reply) or a group chat (19:…@thread.v2)
+  tenant:<id>, topic:<name>, reply:<key>
 
-Prints the notification id on stdout. With --wait, shows progress on
+Prints the notification id on stdout, and on stderr what Herald found of
+the audience: how many recipients, the skipped per reason and the
+recipients skipped or failed so far with their reasons; it exits 1 when
+nobody in the audience is reachable. With --wait, shows progress on
 stderr and ends with the counts per delivery state and per reason, and
 the recipients not reached (skipped, failed, uncertain: the first 20,
 then how many more) with their reasons; it exits 0 once the notification
@@ -146,7 +154,7 @@ func parseSendFlags(args []string, e *env) (*sendFlags, *apiFlags, error) {
 	fs := flag.NewFlagSet("herald send", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	af := addAPIFlags(fs, e)
-	fs.Var(&f.to, "to", "recipient (repeatable): a user identifier, team:<team>, channel:<team>/<channel>, topic:<topic>…")
+	fs.Var(&f.to, "to", "recipient (repeatable): a user identifier, team:<team>, channel:<team>/<channel>, a conversation id, topic:<topic>…")
 	fs.StringVar(&f.text, "text", "", "the message text (Markdown unless --format plain); default: read stdin")
 	fs.StringVar(&f.title, "title", "", "title: shown in bold above the text, and names the notification")
 	fs.StringVar(&f.topic, "topic", "", "topic recipients may opt out of")
@@ -211,7 +219,7 @@ func runSend(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintln(e.stdout, n.ID)
 	}
 	if !f.wait {
-		return nil
+		return reportAccepted(n, e.stderr, !f.asJSON)
 	}
 	final, err := waitAndReport(ctx, c, af.url, n.ID, e)
 	if err != nil {

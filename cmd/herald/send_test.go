@@ -74,6 +74,29 @@ func TestSendCommand(t *testing.T) {
 			t.Errorf("more than 20 listed:\n%s", r.stdout)
 		}
 	})
+	t.Run("without --wait: the skipped on stderr; nobody reachable exits 1", func(t *testing.T) {
+		r := w.run("", nil, "send", "--to", alice.Email, "--to", "ghost@nowhere.example", "--to", "team:Enginering", "--text", "hi").ok(t)
+		if id := strings.TrimSpace(r.stdout); !strings.HasPrefix(id, "n_") || strings.Contains(id, "\n") {
+			t.Fatalf("stdout = %q, want the id alone", r.stdout)
+		}
+		for _, want := range []string{": 1 recipient, skipped: unresolved 2", "skipped  user:ghost@nowhere.example  unresolved", "team:Enginering"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+			}
+		}
+		r = w.run("", nil, "send", "--to", "ghost@nowhere.example", "--to", "conversation:19:gone@thread.v2", "--text", "anyone?")
+		if r.err == nil || exitCode(r.err) != 1 || !strings.Contains(r.err.Error(), "reaches nobody: 2 skipped — skipped: unresolved 2") || strings.Contains(r.err.Error(), "\n") {
+			t.Fatalf("err = %v (exit %d)", r.err, exitCode(r.err))
+		}
+		if !strings.HasPrefix(r.stdout, "n_") || !strings.Contains(r.stderr, "conversation:19:gone@thread.v2  unresolved") {
+			t.Fatalf("stdout %q stderr %q", r.stdout, r.stderr)
+		}
+		r = w.run("", nil, "send", "--to", "ghost@nowhere.example", "--text", "anyone?", "--json")
+		var n api.Notification
+		if r.err == nil || exitCode(r.err) != 1 || jsonUnmarshal(r.stdout, &n) != nil || n.Expansion == nil || len(n.Expansion.Unreached) != 1 {
+			t.Fatalf("--json: err %v, stdout %q", r.err, r.stdout)
+		}
+	})
 	t.Run("usage and refusals: exit codes", func(t *testing.T) {
 		w.run("", nil, "send", "--to", alice.Email, "--text", "first", "--idempotency-key", "cli-reuse").ok(t)
 		tests := []struct {
@@ -83,6 +106,8 @@ func TestSendCommand(t *testing.T) {
 			code int
 		}{
 			{"unknown kind", []string{"send", "--to", "teams:Engineering", "--text", "x"}, `unknown kind "teams"`, 2},
+			{"not a conversation id", []string{"send", "--to", "conversation:Ops", "--text", "x"}, "audience.conversations[0]", 2},
+			{"user with a bad tenant", []string{"send", "--to", "29:1a@contoso", "--text", "x"}, "audience.users[0]", 2},
 			{"key reused", []string{"send", "--to", alice.Email, "--text", "second", "--idempotency-key", "cli-reuse"},
 				"HTTP 422 idempotency_mismatch", 1},
 		}
@@ -184,7 +209,7 @@ func TestTargetsError(t *testing.T) {
 		{"no value", []string{"team:"}, `send: --to: entry "team:": want kind:value`, true},
 		{"channel without team", []string{"channel:/x"}, `send: --to: entry "channel:/x": channel needs a team`, true},
 		{"unknown kind", []string{"teams:Engineering"},
-			`send: --to: "teams:Engineering": unknown kind "teams" (want user:, team:, channel:, reply:, tenant:, topic:, or a bare user identifier)`, true},
+			`send: --to: "teams:Engineering": unknown kind "teams" (want user:, team:, channel:, reply:, tenant:, topic:, conversation:, or a bare user identifier)`, true},
 		{"long identifier", []string{"a", long}, "send: --to: audience.users[1]: longer than 512 bytes", true},
 		{"two problems, the first", []string{long, long}, "send: --to: audience.users[0]: longer than 512 bytes", true},
 	}

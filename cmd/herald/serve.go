@@ -139,7 +139,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	h.api, err = server.New(server.Config{Engine: h.eng, Store: h.store, APIKeys: h.keys.keys,
-		Started: h.running.Load, Metrics: metrics, Topics: cfg.Topics, Logger: log})
+		Started: h.running.Load, Metrics: metrics, Topics: cfg.Topics, Logger: log, AcceptWait: cfg.AcceptWait})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
@@ -154,7 +154,7 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 	mux := http.NewServeMux()
 	mux.Handle("/api/messages", h.bot)
 	mux.Handle("/", h.api)
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	h.srv = newHTTPServer(mux, defaultTimeouts())
 	go func() { h.served <- h.srv.Serve(ln) }()
 	return h, nil
 }
@@ -190,7 +190,7 @@ func newServeBot(cfg serveConfig, conn *botframework.Connector, st *sqlstore.Sto
 			return nil, err
 		}
 	}
-	b, err := bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn, Jobs: eng,
+	b, err := bot.New(bot.Config{AppID: cfg.AppID, BotName: cfg.BotName, Verifier: v, Connector: conn, Jobs: eng, Channels: cfg.Channels,
 		Store: st, Sender: sender, Logger: log, Welcome: welcome, Topics: cfg.Topics, RosterRefresh: cfg.RosterRefresh})
 	if err != nil {
 		return nil, err
