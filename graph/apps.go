@@ -250,7 +250,10 @@ func (c *Client) InstallationChat(ctx context.Context, userID, installationID st
 // PersonalChat makes sure the app is installed for the user and returns
 // the id of their chat with it: install (201, or 409 already installed),
 // find the installation, read its chat. Each step is idempotent, so the
-// whole may be repeated under Retry.
+// whole may be repeated under Retry. Right after a 201 the listing may lag
+// behind the install (inferred, as for any directory write): an error
+// matching ErrNotFound then deserves one later attempt before the
+// recipient is given up.
 func (c *Client) PersonalChat(ctx context.Context, userID, teamsAppID string, consent *PermissionSet) (string, InstallResult, error) {
 	res, err := c.Install(ctx, ScopeUser, userID, teamsAppID, consent)
 	if err != nil {

@@ -213,3 +213,42 @@ func TestEscaping(t *testing.T) {
 		}
 	}
 }
+
+// Herald's client-credentials source, pointed at the organisation's tenant
+// with the Graph scope, feeds the client.
+func TestWithBotauthTokens(t *testing.T) {
+	t.Parallel()
+	var tokenCalls atomic.Int32
+	login := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokenCalls.Add(1)
+		if r.URL.Path != "/contoso.onmicrosoft.com/oauth2/v2.0/token" || r.FormValue("scope") != DefaultTokenScope ||
+			r.FormValue("grant_type") != "client_credentials" {
+			writeRaw(w, 400, `{"error":"invalid_request","error_description":"unexpected token request"}`)
+			return
+		}
+		writeRaw(w, 200, `{"token_type":"Bearer","expires_in":3599,"access_token":"graph-token"}`)
+	}))
+	t.Cleanup(login.Close)
+	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{
+		AppID: "app", AppSecret: "secret", TenantID: "contoso.onmicrosoft.com",
+		Authority: login.URL, Scope: DefaultTokenScope, HTTPClient: login.Client(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, f := newFakeGraph(t, func(w http.ResponseWriter, r *http.Request) {
+		writeRaw(w, 200, `{"value":[{"id":"t1","verifiedDomains":[{"name":"contoso.com"}]}]}`)
+	})
+	c.tokens = tokens
+	for range 2 {
+		if _, err := c.Organization(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.requests()[1].Header.Get("Authorization"); got != "Bearer graph-token" {
+		t.Errorf("Authorization = %q", got)
+	}
+	if n := tokenCalls.Load(); n != 1 {
+		t.Errorf("%d token requests, want 1 (cached)", n)
+	}
+}
