@@ -9,8 +9,9 @@
 // Microsoft's Go SDK is generated from the whole Graph schema. Herald needs
 // about a dozen endpoints, and the SDK's generated code would add minutes to
 // every build and tens of megabytes to the binary for them. This package
-// writes those endpoints by hand, with the standard library only, and keeps
-// the wire facts next to the code that depends on them.
+// writes those endpoints by hand, on the standard library (and
+// botframework's text clipping), and keeps the wire facts next to the code
+// that depends on them.
 //
 // # Tokens and hosts
 //

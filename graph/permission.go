@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// Application permissions of the calls this client makes (the least
-// privileged one that also serves Herald's installs comes first).
+// Microsoft Graph application permissions of the calls this client makes:
+// the ones an *Error's advice names when Graph's answer lists none.
 const (
 	PermUserRead         = "User.Read.All"
 	PermGroupMemberRead  = "GroupMember.Read.All"
