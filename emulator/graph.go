@@ -301,8 +301,11 @@ func (e *Emulator) decodeGraphBody(c *graphCall, v any) error {
 func (e *Emulator) odataContext(what string) string { return e.GraphURL() + "/$metadata#" + what }
 
 // GraphRequests returns the Graph requests answered, oldest first (at
-// most Config.RequestLog of the newest). Each item of a $batch is listed
-// on its own, before the batch.
+// most Config.RequestLog of the newest), apart from the Connector's. Each
+// item of a $batch is listed on its own, before the batch. Operation names
+// the route ("users", "usersDelta", "userInstall", "transitiveMembers"…);
+// ConversationID holds the id in the path (a user, group, chat or team).
+// Counters of GraphCounters count them the same way (Requests: all).
 func (e *Emulator) GraphRequests() []RequestRecord { return e.graphStats.requests() }
 
 // GraphCounters returns counters of the Graph requests so far.

@@ -183,6 +183,9 @@ func (e *Emulator) verifyGraphToken(r *http.Request) (string, error) {
 		return "", deny("Access token validation failure: the token is not for this application.")
 	}
 	tid, _ := claims["tid"].(string)
+	if iss, _ := claims["iss"].(string); iss != "https://sts.windows.net/"+tid+"/" {
+		return "", deny("Access token validation failure. Invalid issuer.")
+	}
 	return tid, nil
 }
 

@@ -45,6 +45,11 @@ func TestGraphUsersPaging(t *testing.T) {
 	if _, sizes := g.pages(t, "/users"); !slices.Equal(sizes, []int{50}) {
 		t.Fatalf("default page sizes %v", sizes)
 	}
+	// nextLinks keep the filter and the selection.
+	enabled, sizes := g.pages(t, "/users?$top=10&$select=id,accountEnabled&$filter="+url.QueryEscape("accountEnabled eq true"))
+	if len(enabled) != 49 || len(sizes) != 5 || len(enabled[48]) != 2 || enabled[48]["accountEnabled"] != true {
+		t.Fatalf("filtered pages %v: %d users, last %v", sizes, len(enabled), enabled[len(enabled)-1])
+	}
 }
 
 func TestGraphUsersSelect(t *testing.T) {
