@@ -22,8 +22,8 @@ type DemoSeed struct {
 	Groups []Group `json:"groups"`
 }
 
-// The demo directory's mix (see demoDirectory): most people are licensed,
-// enabled members.
+// demoDirectory are the exceptions of the demo directory, by user index:
+// everyone else is a licensed, enabled member.
 var demoDirectory = map[int]Directory{
 	40: {NoTeamsLicense: true},  // Oskar
 	42: {NoTeamsLicense: true},  // Rafael
