@@ -12,6 +12,11 @@
 //     issues RS256 tokens, MSAL-style OpenID metadata, and the Bot Framework
 //     channel metadata and signing keys (/v1/.well-known/openidconfiguration
 //     and /v1/.well-known/keys, with endorsements);
+//   - Microsoft Graph under BASE+GraphPath ("/graph/v1.0"): users (paged,
+//     delta), groups and their transitive members, the organization and its
+//     verified domains, the app catalog, app installations for users, group
+//     chats and teams (which send the bot the install events), and $batch,
+//     with Graph's tokens, permissions, errors and limits (graph.go);
 //   - a scenario API under /scenario/ (JSON) that creates tenants, users and
 //     teams, installs and uninstalls the bot, sends user messages, presses
 //     cards' Action.Execute buttons and sets faults and limits: each event

@@ -73,6 +73,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("GET "+sc+"/requests", e.scenario(e.hRequests))
 	m.HandleFunc("GET "+sc+"/counters", e.scenario(e.hCounters))
 	m.HandleFunc("GET "+sc+"/errors", e.scenario(e.hErrors))
+	e.addGraphRoutes(m, sc) // and Microsoft Graph under GraphPath
 
 	// Web page.
 	m.HandleFunc("GET /{$}", e.pageIndex)
