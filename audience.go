@@ -88,6 +88,8 @@ func (a Audience) problems() []error {
 			msg = fmt.Sprintf("longer than %d bytes", maxIdentifier)
 		case !utf8.ValidString(v):
 			msg = "not UTF-8"
+		case hasControl(v):
+			msg = "contains a control character"
 		default:
 			return
 		}

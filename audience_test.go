@@ -112,6 +112,17 @@ func TestRequestValidate(t *testing.T) {
 		{"user with a bad tenant", func(r *herald.NotificationRequest) { r.Audience.Users = []string{"29:1a@tenant"} }, "audience.users[0]: a Teams user id with its tenant"},
 		{"empty conversation", func(r *herald.NotificationRequest) { r.Audience.Conversations = []string{""} }, "audience.conversations[0]: empty"},
 		{"not a conversation id", func(r *herald.NotificationRequest) { r.Audience.Conversations = []string{"a:1", "Ops"} }, "audience.conversations[1]: \"Ops\" is not a conversation id"},
+		{"NUL in a user", func(r *herald.NotificationRequest) { r.Audience.Users = []string{"bob\x00@x.com"} }, "audience.users[0]: contains a control character"},
+		{"new line in a team", func(r *herald.NotificationRequest) { r.Audience.Teams = []string{"Eng\nOps"} }, "audience.teams[0]: contains a control character"},
+		{"NUL in the key", func(r *herald.NotificationRequest) { r.Key = "k\x00" }, "key: contains a control character"},
+		{"tab in the topic", func(r *herald.NotificationRequest) { r.Topic = "de\tploys" }, "topic: contains a control character"},
+		{"C1 control in the title", func(r *herald.NotificationRequest) { r.Title = "a\u0085b" }, "title: contains a control character"},
+		{"NUL in the idempotency key", func(r *herald.NotificationRequest) { r.IdempotencyKey = "\x00" }, "idempotencyKey: contains a control character"},
+		{"NUL in the text", func(r *herald.NotificationRequest) { r.Content.Text = "a\x00b" }, "content: contains NUL"},
+		{"NUL in a variable", func(r *herald.NotificationRequest) { r.Variables = map[string]string{"v": "\x00"} }, "variables: contains NUL"},
+		{"NUL in a recipient variable", func(r *herald.NotificationRequest) {
+			r.RecipientVariables = map[string]map[string]string{"a": {"v": "x\x00"}}
+		}, "recipientVariables: contains NUL"},
 	}
 	for _, tt := range tests {
 		r := ok

@@ -144,10 +144,14 @@ func (r NotificationRequest) Validate() error {
 	for _, f := range []struct{ name, value string }{
 		{"idempotencyKey", r.IdempotencyKey}, {"key", r.Key}, {"topic", r.Topic}, {"title", r.Title},
 	} {
-		if len(f.value) > 512 || !utf8.ValidString(f.value) {
+		switch {
+		case len(f.value) > 512 || !utf8.ValidString(f.value):
 			errs = append(errs, fieldError(f.name, "at most 512 bytes of UTF-8"))
+		case hasControl(f.value):
+			errs = append(errs, fieldError(f.name, "contains a control character"))
 		}
 	}
+	errs = append(errs, r.nulProblems()...)
 	errs = append(errs, r.Audience.problems()...)
 	return invalid(errs...)
 }

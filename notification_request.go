@@ -1,9 +1,11 @@
 package herald
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 )
 
 // Fingerprint identifies what a request asks for, so that a store can
@@ -40,4 +42,36 @@ const WelcomeTitle = "Welcome"
 func (r NotificationRequest) IsWelcome() bool {
 	return r.Title == WelcomeTitle && r.Content.Summary == WelcomeTitle && r.Critical &&
 		r.Priority == PriorityHigh && r.Topic == "" && r.Key == ""
+}
+
+// hasControl reports whether s holds a control character (C0, DEL or C1):
+// identifiers, keys, topics and titles are one line of printable text.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }) >= 0
+}
+
+// nulProblems refuses NUL in the content and the variables: no store
+// keeps it in text, and no message needs it.
+func (r NotificationRequest) nulProblems() []error {
+	var errs []error
+	if b, err := json.Marshal(r.Content); err == nil && bytes.Contains(b, []byte(`\u0000`)) {
+		errs = append(errs, fieldError("content", "contains NUL (U+0000)"))
+	}
+	for k, v := range r.Variables {
+		if strings.ContainsRune(k+v, 0) {
+			errs = append(errs, fieldError("variables", "contains NUL (U+0000)"))
+			break
+		}
+	}
+	for who, vars := range r.RecipientVariables {
+		bad := strings.ContainsRune(who, 0)
+		for k, v := range vars {
+			bad = bad || strings.ContainsRune(k+v, 0)
+		}
+		if bad {
+			errs = append(errs, fieldError("recipientVariables", "contains NUL (U+0000)"))
+			break
+		}
+	}
+	return errs
 }

@@ -196,8 +196,10 @@ func New(cfg Config) (*Bot, error) {
 // Handlers run in registration order until one returns an error.
 func (b *Bot) OnMessage(h Handler) { b.onMessage = append(b.onMessage, h) }
 
-// OnCardAction registers a handler for card actions: messages carrying a
-// value (Action.Submit) that Herald does not own, and invoke activities.
+// OnCardAction registers a handler for card actions that Herald does not
+// own: messages carrying a value (Action.Submit), adaptiveCard/action
+// invokes (Action.Execute; answer them with Turn.SetInvokeResponse, or
+// they get an UnknownVerb error answer), and other invoke activities.
 func (b *Bot) OnCardAction(h Handler) { b.onCard = append(b.onCard, h) }
 
 // OnEvent registers a handler for event activities.

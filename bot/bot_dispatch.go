@@ -10,7 +10,8 @@ import (
 // dispatch runs the built-in commands and the registered handlers for a
 // recorded activity. Commands are every personal message and, in channels
 // and group chats, the messages that @mention the bot; Herald's card
-// submits are handled wherever the card is.
+// actions (Action.Execute invokes and Action.Submit messages) are handled
+// wherever the card is (card_action.go).
 func (b *Bot) dispatch(ctx context.Context, t *Turn) error {
 	a := t.Activity
 	switch a.Type {
@@ -31,6 +32,9 @@ func (b *Bot) dispatch(ctx context.Context, t *Turn) error {
 		}
 		return runHandlers(ctx, t, b.onMessage)
 	case botframework.TypeInvoke:
+		if a.Name == botframework.InvokeAdaptiveCardAction {
+			return b.cardAction(ctx, t)
+		}
 		return runHandlers(ctx, t, b.onCard)
 	case botframework.TypeEvent:
 		return runHandlers(ctx, t, b.onEvent)

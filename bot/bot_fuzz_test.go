@@ -56,6 +56,9 @@ func FuzzEndpoint(f *testing.F) {
 	f.Add([]byte(`{"type":"conversationUpdate","serviceUrl":"` + testServiceURL + `","recipient":{"id":"28:b"},"conversation":{"id":"19:t"},"membersAdded":[{"id":"28:b"},{"id":"29:d"}],"membersRemoved":[{"id":"29:e"}],"channelData":{"team":{"id":"19:t","name":"T"},"eventType":"channelDeleted","channel":{"id":"19:c"}}}`))
 	f.Add([]byte(`{"type":"message","serviceUrl":"` + testServiceURL + `","conversation":{"id":"a:1","conversationType":"personal"},"from":{"id":"29:f"},"value":{"herald":"optout","topics":"x"}}`))
 	f.Add([]byte(`{"type":"invoke","name":"adaptiveCard/action","serviceUrl":"` + testServiceURL + `","conversation":{"id":"a:1"}}`))
+	f.Add([]byte(`{"type":"invoke","name":"adaptiveCard/action","serviceUrl":"` + testServiceURL + `","conversation":{"id":"a:1","conversationType":"personal"},"from":{"id":"29:g"},"value":{"action":{"type":"Action.Execute","verb":"optout","data":{"herald":"optout","topics":"x"}},"trigger":"manual"}}`))
+	f.Add([]byte(`{"type":"invoke","name":"adaptiveCard/action","serviceUrl":"` + testServiceURL + `","conversation":{"id":"a:1"},"from":{"id":"29:g"},"value":{"action":{"type":"Action.Submit"}}}`))
+	f.Add([]byte(`{"type":"invoke","name":"adaptiveCard/action","serviceUrl":"` + testServiceURL + `","conversation":{"id":"a:1"},"from":{"id":"29:g"},"value":{"action":{"type":"Action.Execute","verb":"refresh","data":{"herald":"topics-card"}},"trigger":"automatic"}}`))
 	f.Add([]byte(`{"type":`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctx := context.Background()

@@ -39,7 +39,7 @@ func TestHandlers(t *testing.T) {
 		body     string
 		seen     string
 	}{
-		{"invoke with response", map[string]any{"type": "invoke", "name": "adaptiveCard/action", "value": map[string]any{"x": 1}},
+		{"invoke with response", map[string]any{"type": "invoke", "name": "composeExtension/query", "value": map[string]any{"x": 1}},
 			func(b *bot.Bot, seen *[]string) {
 				b.OnCardAction(func(_ context.Context, turn *bot.Turn) error {
 					var v struct{ X int }
@@ -53,6 +53,11 @@ func TestHandlers(t *testing.T) {
 			}, 200, `{"statusCode":200,"value":1}`, "card"},
 		{"invoke without handler", map[string]any{"type": "invoke", "name": "x"},
 			func(*bot.Bot, *[]string) {}, 200, `{}`, ""},
+		{"Action.Execute without handler", map[string]any{"type": "invoke", "name": "adaptiveCard/action",
+			"value": map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "ack"}}},
+			func(b *bot.Bot, seen *[]string) {
+				b.OnCardAction(func(context.Context, *bot.Turn) error { *seen = append(*seen, "card"); return nil })
+			}, 200, `{"statusCode":400,"type":"application/vnd.microsoft.error","value":{"code":"UnknownVerb"`, "card"},
 		{"foreign card submit", map[string]any{"type": "message", "value": map[string]any{"ticket": 7}},
 			func(b *bot.Bot, seen *[]string) {
 				b.OnCardAction(func(context.Context, *bot.Turn) error { *seen = append(*seen, "card"); return nil })

@@ -43,9 +43,12 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 // refuses other methods (405) and requests without a bearer token (401),
 // reads at most MaxBodyBytes (413 above), decodes the activity (400 if
 // malformed), verifies the token against it (401, or 503 when the signing
-// keys cannot be fetched), and only then records the activity in the
-// directory, queues background work and runs handlers. A refused request
-// changes nothing.
+// keys cannot be fetched), refuses activities from channels not in
+// Config.Channels (403) and adaptiveCard/action invokes the Bot Framework
+// SDKs refuse (400 with an invoke error body: see refuseInvoke), and only
+// then records the activity in the directory,
+// queues background work and runs handlers. A refused request changes
+// nothing.
 func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, body, err := b.serve(r)
 	if err != nil {
@@ -107,6 +110,9 @@ func (b *Bot) serve(r *http.Request) (int, []byte, error) {
 	if !slices.Contains(b.cfg.Channels, act.ChannelID) {
 		return 0, nil, refusal(http.StatusForbidden, codeChannelRefused,
 			clipMessage(fmt.Sprintf("activities from channel %q are not accepted (allowed: %s)", act.ChannelID, strings.Join(b.cfg.Channels, ", "))), "channelId")
+	}
+	if body := refuseInvoke(act); body != nil {
+		return http.StatusBadRequest, body, nil
 	}
 	// From here on the activity is authentic, and its serviceUrl trusted.
 	// Recording uses a context that a client disconnect does not cancel,

@@ -89,10 +89,19 @@ func (t *Turn) DecodeValue(v any) error {
 
 // SetInvokeResponse sets the HTTP status and JSON body answered to an
 // invoke activity. Without it, invokes are answered 200 with an empty
-// object.
+// object, except adaptiveCard/action invokes (Action.Execute), which get
+// an UnknownVerb error answer: answer those with
+// SetInvokeResponse(http.StatusOK, botframework.InvokeCardResponse(card)).
 func (t *Turn) SetInvokeResponse(status int, body any) {
 	t.invokeStatus, t.invokeBody = status, body
 }
+
+// answerInvoke answers an adaptiveCard/action invoke with r, in an HTTP
+// 200 response: Teams reads the outcome, errors too, from r.
+func (t *Turn) answerInvoke(r botframework.InvokeResponse) { t.SetInvokeResponse(http.StatusOK, r) }
+
+// invokeAnswered reports whether the invoke's answer was set.
+func (t *Turn) invokeAnswered() bool { return t.invokeStatus != 0 || t.invokeBody != nil }
 
 func (t *Turn) invokeResponse() (int, []byte, error) {
 	status := t.invokeStatus

@@ -183,10 +183,13 @@ func (b *Bot) captureSender(ctx context.Context, a *botframework.Activity, team 
 	if err != nil {
 		return herald.User{}, err
 	}
-	if a.Type != botframework.TypeMessage {
-		return u, nil
+	switch a.Type {
+	case botframework.TypeMessage, botframework.TypeInvoke, botframework.TypeMessageReaction:
+	default:
+		return u, nil // not something the user did
 	}
-	// Someone who writes to the bot has not blocked it (any more).
+	// Someone who writes to the bot, clicks its cards or reacts to its
+	// messages has not blocked it (any more).
 	if u.Blocked {
 		if err := b.store.UserSetBlocked(ctx, u.ID, false); err != nil {
 			return herald.User{}, err

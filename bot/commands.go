@@ -2,9 +2,7 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"herald"
@@ -143,17 +141,23 @@ func (b *Bot) topicStates(ctx context.Context, userID string) (map[string]bool, 
 	return on, nil
 }
 
-// topicsCard lists the topics, each with its state and a button that
-// flips it; preface, when set, says what just changed.
+// topicsCard lists the topics, each with its state for the sender and a
+// button that flips it; preface, when set, says what just changed. The
+// card refreshes for the sender (card.SubmitTopicsCard), so it keeps
+// showing their current choices.
 func (b *Bot) topicsCard(ctx context.Context, t *Turn, preface string) (*botframework.Activity, error) {
 	m := card.Message{Preface: preface, Heading: "Your notification topics"}
 	if len(b.cfg.Topics) == 0 {
 		m.Paragraphs = []string{"There are no topics to choose from: every notification is sent to everyone concerned."}
 		return cardMessage("Your topics", m)
 	}
-	on, err := b.topicStates(ctx, t.userID())
+	uid := t.userID()
+	on, err := b.topicStates(ctx, uid)
 	if err != nil {
 		return nil, err
+	}
+	if uid != "" {
+		m.Refresh = &card.Refresh{Submit: card.Submit{Action: card.SubmitTopicsCard}, UserIDs: []string{uid}}
 	}
 	for _, tp := range b.cfg.Topics {
 		g := card.Toggle{Topic: tp.Name, On: on[tp.Name]}
@@ -271,77 +275,4 @@ func (b *Bot) unknownTopic(name string) (*botframework.Activity, error) {
 
 func confirmCard(title, text string) (*botframework.Activity, error) {
 	return cardMessage(title, card.Message{Heading: title, Paragraphs: []string{text}})
-}
-
-// cardSubmit handles presses of Herald's own buttons (see
-// card.ParseSubmit): a notification's opt-out, an older topics card's
-// "Turn these off" with the reader's choices, or the topics card's "Turn
-// on" and "Turn off". It reports false for anything else.
-func (b *Bot) cardSubmit(ctx context.Context, t *Turn) (bool, error) {
-	s, ok := card.ParseSubmit(t.Activity.Value)
-	if !ok || s.Action != card.SubmitOptOut && s.Action != card.SubmitTopicOn && s.Action != card.SubmitTopicOff {
-		return false, nil
-	}
-	uid := t.userID()
-	if uid == "" {
-		return true, nil
-	}
-	if s.Action != card.SubmitOptOut {
-		return true, b.toggleSubmit(ctx, t, s)
-	}
-	var off []string
-	seen := map[string]bool{}
-	for _, name := range s.Topics {
-		tp, ok := herald.FindTopic(b.cfg.Topics, name)
-		if !ok || tp.Critical || seen[tp.Name] {
-			continue
-		}
-		seen[tp.Name] = true
-		if err := b.store.PreferenceSet(ctx, uid, tp.Name, true); err != nil {
-			return true, fmt.Errorf("opt out: %w", err)
-		}
-		off = append(off, tp.Name)
-	}
-	sort.Strings(off)
-	var msg *botframework.Activity
-	var err error
-	if len(off) == 0 {
-		msg, err = confirmCard("Nothing changed", forSender(t, "No topic was selected. Type **topics** to try again."))
-	} else {
-		msg, err = confirmCard("Turned off: "+strings.Join(off, ", "),
-			forSender(t, "You won't get these notifications any more. Type **start <topic>** to get one again."))
-	}
-	if err != nil {
-		return true, err
-	}
-	return true, b.queueReply(ctx, t, msg, t.Activity.ReplyToID)
-}
-
-// toggleSubmit turns the topic of a topics card's button on or off and
-// updates the card in place with the new states.
-func (b *Bot) toggleSubmit(ctx context.Context, t *Turn, s card.Submit) error {
-	off := s.Action == card.SubmitTopicOff
-	var done []string
-	for _, name := range s.Topics {
-		tp, ok := herald.FindTopic(b.cfg.Topics, name)
-		if !ok || tp.Critical {
-			continue
-		}
-		if err := b.store.PreferenceSet(ctx, t.userID(), tp.Name, off); err != nil {
-			return fmt.Errorf("topic toggle: %w", err)
-		}
-		done = append(done, tp.Name)
-	}
-	preface := "Nothing changed."
-	switch {
-	case len(done) > 0 && off:
-		preface = "Turned off: " + strings.Join(done, ", ") + "."
-	case len(done) > 0:
-		preface = "Turned on: " + strings.Join(done, ", ") + "."
-	}
-	msg, err := b.topicsCard(ctx, t, preface)
-	if err != nil {
-		return err
-	}
-	return b.queueReply(ctx, t, msg, t.Activity.ReplyToID)
 }

@@ -58,3 +58,25 @@ func TestTeamInstallClearsUninstalled(t *testing.T) {
 		}
 	}
 }
+
+// TestCardClickClearsBlocked: a user flagged as blocking the bot who
+// presses a button on one of its cards is not flagged any more.
+func TestCardClickClearsBlocked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.emu.SetLimits(emulator.Limits{Disabled: true})
+	jo := h.user("Jo Heal")
+	d := h.delivered(h.emu.InstallPersonal(h.ctx, jo.ID))
+	h.flush()
+	h.ask(jo.ID, "", "topics")
+	h.flush()
+	topics := h.lastFromBot(d.ConversationID)
+	if err := h.store.UserSetBlocked(h.ctx, jo.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	h.press(emulator.ExecuteSpec{From: jo.ID, MessageID: topics.ID, Refresh: true})
+	u, err := h.store.UserGet(h.ctx, jo.ID)
+	if err != nil || u.Blocked {
+		t.Fatalf("after the click: %+v, %v (want not blocked)", u, err)
+	}
+}

@@ -11,6 +11,11 @@
 // fixtures in testdata, written from Microsoft's published examples, pin the
 // member names.
 //
+// Universal Actions are modelled too: [ParseAdaptiveCardInvoke] reads the
+// value of an adaptiveCard/action invoke as the SDKs check it, and
+// [InvokeResponse] is the answer a bot gives in the invoke's HTTP response
+// (an updated card, a text, or an error).
+//
 // # Connector client
 //
 // A [Connector] holds what all calls share (HTTP client, [TokenSource],

@@ -12,21 +12,32 @@
 // buttons and an opt-out button added from the topic. [Lint] names the parts
 // a notification lacks; [RenderOptions.Strict] makes [Render] refuse them.
 //
-// The opt-out button is an Action.Submit whose data is
+// # Herald's own buttons: Universal Actions
+//
+// The opt-out button, the topic picker's button, the topics card's toggles
+// and a [Button] with Submit set are Herald's own. Each is an
+// Action.Execute (Universal Actions; card version 1.5) whose verb names
+// what it does and whose data is, for the opt-out,
 //
 //	{"herald": "optout", "topics": "<topic>"}
 //
-// When someone presses it, Teams sends the bot a message activity whose
-// value is that object; [ParseSubmit] recognises it.
+// with an Action.Submit fallback, for clients without Universal Actions,
+// carrying the same data plus the verb ({"verb": "optout", ...}). Pressed,
+// the first reaches the bot as an adaptiveCard/action invoke whose action
+// data is that object, which the bot answers with a card for the person who
+// pressed; the fallback reaches it as a message activity whose value is
+// that object. [ParseSubmit] reads both alike, so the bot handles each
+// button once. A caller's own buttons ([Action] with Data) stay
+// Action.Submit, and buttons that type a command stay imBack submits: their
+// answer is a message in the chat, not a card for one person.
 //
-// # The bot's own cards
-//
-// A [Message] is a card the bot sends for itself rather than for a caller:
-// a welcome, or the answer to a command. It is a heading and paragraphs,
-// then optionally facts, a [TopicPicker] and buttons that open a page or
-// type a command; [RenderMessage] lays it out. The picker's button sends
-// the reader's choices as one opt-out that [ParseSubmit] recognises, so
-// the bot reads it and a notification's opt-out button the same way.
+// A [Message] may carry a [Refresh]: Teams then asks the bot for a fresh
+// copy (an invoke with verb [VerbRefresh], trigger "automatic", and the
+// refresh's data) whenever one of its [Refresh.UserIDs] (at most
+// [MaxRefreshUsers]) sees it, and shows that person the card the bot
+// answers. The bot uses it where a card shows the reader's own state: the
+// topics card ([SubmitTopicsCard]) and the card answering an opt-out
+// ([SubmitOptOutCard]).
 //
 // # Placeholders
 //
@@ -42,7 +53,9 @@
 //
 // [ValidateAdaptiveCard] and [ValidateHeroCard] check caller-supplied cards
 // before anything is queued: the card type, an Adaptive Card schema version
-// Teams renders (at most 1.5), at most six actions (Teams Store guidance),
-// and a size that stays under [MaxCardBytes]. Problems are reported as a
+// Teams renders (at most 1.5, and exactly 1.5 for a card with a refresh or
+// an Action.Execute), a refresh for at most [MaxRefreshUsers] people, at
+// most six actions (Teams Store guidance), and a size that stays under
+// [MaxCardBytes]. Problems are reported as a
 // [*ValidationError] naming the field at fault.
 package card

@@ -14,6 +14,8 @@ func FuzzValidateAdaptiveCard(f *testing.F) {
 	for _, seed := range []string{
 		cardJSON(`"1.5"`, 2), cardJSON(`"1.10"`, 0), cardJSON("", 7), `{"type":"AdaptiveCard","version":"1.5","body":null}`,
 		`[]`, `null`, `"x"`, `{`, ``, `{"type":"AdaptiveCard","version":"01.005","actions":[1,2,3]}`,
+		`{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Execute"},"userIds":["29:a"]}}`,
+		`{"type":"AdaptiveCard","version":"1.4","actions":[{"type":"Action.Execute"}],"refresh":""}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -45,7 +47,8 @@ func FuzzValidateAdaptiveCard(f *testing.F) {
 }
 
 func FuzzParseSubmit(f *testing.F) {
-	for _, seed := range []string{`{"herald":"optout","topics":"a, b,a"}`, `{"herald":"optout","topic":"x"}`, `{"herald":1}`, `null`, `[]`} {
+	for _, seed := range []string{`{"herald":"optout","topics":"a, b,a"}`, `{"herald":"optout","topic":"x"}`, `{"herald":1}`, `null`, `[]`,
+		`{"verb":"optin","herald":"optin","topics":"deploys"}`, `{"herald":"topics-card","verb":7}`, `{"herald":"optout-card","topics":"a,,b"}`} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {

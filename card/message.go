@@ -1,7 +1,6 @@
 package card
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"herald/botframework"
@@ -10,7 +9,7 @@ import (
 // Message is a card of the bot's own rather than a notification: a
 // welcome, or the answer to a command. It is text first (a heading and
 // paragraphs), then optionally a fact table, topic toggles, a topic picker
-// and buttons.
+// and buttons; and optionally a refresh that redraws it for each reader.
 // [RenderMessage] lays it out as an Adaptive Card.
 type Message struct {
 	// Preface is a line above the heading ("Sorry, I didn't get that.");
@@ -32,12 +31,17 @@ type Message struct {
 	// Buttons are the card's actions; the picker's button comes after
 	// them. Together there may be at most [MaxActions].
 	Buttons []Button
+	// Refresh, when set, makes Teams ask the bot for a fresh copy of the
+	// card whenever one of its users sees it.
+	Refresh *Refresh
 }
 
-// Button is a button of a [Message]. Exactly one of URL and Command is
-// set: URL makes an Action.OpenUrl that opens the page; Command makes an
-// Action.Submit that Teams turns into the reader typing Command to the bot
-// (imBack), which suits personal chats.
+// Button is a button of a [Message]. Exactly one of URL, Command and
+// Submit is set: URL makes an Action.OpenUrl that opens the page; Command
+// makes an Action.Submit that Teams turns into the reader typing Command
+// to the bot (imBack), which suits personal chats; Submit makes a button
+// of Herald's own, an Action.Execute with an Action.Submit fallback whose
+// data [ParseSubmit] reads.
 type Button struct {
 	// Title is the button's caption.
 	Title string
@@ -45,6 +49,27 @@ type Button struct {
 	URL string
 	// Command is the text the button sends as if typed.
 	Command string
+	// Submit is what the button asks of the bot.
+	Submit *Submit
+}
+
+// MaxRefreshUsers is the most user ids a card's refresh may name: Teams
+// refreshes a card automatically for at most 60 people.
+const MaxRefreshUsers = 60
+
+// Refresh makes a card redraw itself per reader (Universal Actions): when
+// one of UserIDs sees the card, Teams sends the bot an adaptiveCard/action
+// invoke with trigger "automatic", verb [VerbRefresh] and Submit as data,
+// and shows that reader the card the bot answers. Others get a "Refresh
+// card" menu item instead. The card's version is 1.5, which refresh needs.
+type Refresh struct {
+	// Submit says which card to redraw, such as [SubmitTopicsCard].
+	Submit Submit
+	// UserIDs are the Teams user ids (29:…) to refresh for, at most
+	// [MaxRefreshUsers]. Empty leaves userIds out: Teams then refreshes
+	// automatically for everyone in chats and channels of at most 60
+	// members.
+	UserIDs []string
 }
 
 // TopicPicker is a multi-select of topics and a button that sends the
@@ -88,15 +113,20 @@ type (
 // may use the Markdown subset Teams renders). The output is deterministic.
 //
 // It fails with a [*ValidationError] when a button does not have exactly
-// one of URL and Command, when a URL is not http or https, and when the
-// card would have more than [MaxActions] buttons or more than
-// [MaxCardBytes] bytes.
+// one of URL, Command and Submit, when a URL is not http or https, when a
+// refresh names more than [MaxRefreshUsers] users, and when the card would
+// have more than [MaxActions] buttons or more than [MaxCardBytes] bytes.
 func RenderMessage(m Message) (botframework.Attachment, error) {
 	acts, err := messageActions(m)
 	if err != nil {
 		return botframework.Attachment{}, err
 	}
-	return attach(messageBody(m), acts)
+	c := adaptiveCard{Body: messageBody(m), Actions: acts}
+	if r := m.Refresh; r != nil {
+		c.Refresh = &refreshJSON{UserIDs: r.UserIDs,
+			Action: action{Type: actionExecute, Verb: VerbRefresh, Data: r.Submit.data("")}}
+	}
+	return attach(c)
 }
 
 func messageBody(m Message) []any {
@@ -136,14 +166,25 @@ func messageActions(m Message) ([]action, error) {
 	var out []action
 	for i, bt := range m.Buttons {
 		field := fmt.Sprintf("buttons[%d]", i)
+		set := 0
+		for _, on := range []bool{bt.URL != "", bt.Command != "", bt.Submit != nil} {
+			if on {
+				set++
+			}
+		}
 		switch {
-		case (bt.URL == "") == (bt.Command == ""):
-			return nil, invalid(field, "set url (a link) or command (typed to the bot), not both")
+		case set != 1:
+			return nil, invalid(field, "set one of url (a link), command (typed to the bot) and submit")
 		case bt.URL != "":
 			if !isLink(bt.URL) {
 				return nil, invalid(field+".url", "must be an http or https URL")
 			}
-			out = append(out, action{Type: "Action.OpenUrl", Title: bt.Title, URL: bt.URL})
+			out = append(out, action{Type: actionOpenURL, Title: bt.Title, URL: bt.URL})
+		case bt.Submit != nil:
+			if bt.Submit.Action == "" {
+				return nil, invalid(field+".submit", "needs an action")
+			}
+			out = append(out, execute(bt.Title, *bt.Submit))
 		default:
 			var d imBackData
 			d.MSTeams.Type, d.MSTeams.Value = botframework.ActionIMBack, bt.Command
@@ -151,23 +192,14 @@ func messageActions(m Message) ([]action, error) {
 			if err != nil {
 				return nil, fmt.Errorf("encode button: %w", err)
 			}
-			out = append(out, action{Type: "Action.Submit", Title: bt.Title, Data: data})
+			out = append(out, action{Type: actionSubmit, Title: bt.Title, Data: data})
 		}
 	}
 	if p := m.Picker; p != nil && len(p.Topics) > 0 {
-		out = append(out, action{Type: "Action.Submit", Title: p.Button, Data: submitData(SubmitOptOut)})
+		out = append(out, execute(p.Button, Submit{Action: SubmitOptOut}))
 	}
 	if len(out) > MaxActions {
 		return nil, invalid("buttons", "%d buttons; Teams allows at most %d", len(out), MaxActions)
 	}
 	return out, nil
-}
-
-// submitData is the data of a button of Herald's own that sends action
-// alone; Teams merges the card's inputs into it.
-func submitData(action string) json.RawMessage {
-	b, _ := encode(struct {
-		Herald string `json:"herald"`
-	}{action})
-	return b
 }

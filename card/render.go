@@ -56,19 +56,15 @@ func Render(s Structured, opts RenderOptions) (botframework.Attachment, error) {
 	if err := check(s); err != nil {
 		return botframework.Attachment{}, err
 	}
-	return attach(body(s), actions(s))
+	return attach(adaptiveCard{Body: body(s), Actions: actions(s)})
 }
 
-// attach encodes a card of body and actions, checks it against the limits
-// Teams enforces, and wraps it as an attachment.
-func attach(body []any, actions []action) (botframework.Attachment, error) {
-	c := adaptiveCard{
-		Type:    "AdaptiveCard",
-		Schema:  "http://adaptivecards.io/schemas/adaptive-card.json",
-		Version: MaxAdaptiveCardVersion,
-		Body:    body,
-		Actions: actions,
-	}
+// attach encodes c, a card with its body, actions and refresh set, checks
+// it against the limits Teams enforces, and wraps it as an attachment.
+func attach(c adaptiveCard) (botframework.Attachment, error) {
+	c.Type = "AdaptiveCard"
+	c.Schema = "http://adaptivecards.io/schemas/adaptive-card.json"
+	c.Version = MaxAdaptiveCardVersion
 	raw, err := encode(c)
 	if err != nil {
 		return botframework.Attachment{}, fmt.Errorf("encode card: %w", err)
@@ -159,11 +155,16 @@ func checkAction(field string, a Action) error {
 // written.
 type (
 	adaptiveCard struct {
-		Type    string   `json:"type"`
-		Schema  string   `json:"$schema"`
-		Version string   `json:"version"`
-		Body    []any    `json:"body"`
-		Actions []action `json:"actions,omitempty"`
+		Type    string       `json:"type"`
+		Schema  string       `json:"$schema"`
+		Version string       `json:"version"`
+		Refresh *refreshJSON `json:"refresh,omitempty"`
+		Body    []any        `json:"body"`
+		Actions []action     `json:"actions,omitempty"`
+	}
+	refreshJSON struct {
+		Action  action   `json:"action"`
+		UserIDs []string `json:"userIds,omitempty"`
 	}
 	textBlock struct {
 		Type     string `json:"type"`
@@ -206,10 +207,12 @@ type (
 		Facts []Fact `json:"facts"`
 	}
 	action struct {
-		Type  string          `json:"type"`
-		Title string          `json:"title,omitempty"`
-		URL   string          `json:"url,omitempty"`
-		Data  json.RawMessage `json:"data,omitempty"`
+		Type     string          `json:"type"`
+		Title    string          `json:"title,omitempty"`
+		URL      string          `json:"url,omitempty"`
+		Verb     string          `json:"verb,omitempty"`
+		Data     json.RawMessage `json:"data,omitempty"`
+		Fallback *action         `json:"fallback,omitempty"`
 	}
 )
 
@@ -246,7 +249,7 @@ func subjectLine(sub Subject) any {
 	text.Color = "Accent"
 	text.Spacing = ""
 	return container{Type: "Container", Spacing: "Small", Items: []any{text},
-		SelectAction: &action{Type: "Action.OpenUrl", Title: sub.Name, URL: sub.URL}}
+		SelectAction: &action{Type: actionOpenURL, Title: sub.Name, URL: sub.URL}}
 }
 
 // byline is "by <actor>", then the time, as Adaptive Cards date and time
@@ -280,15 +283,14 @@ func actions(s Structured) []action {
 	var out []action
 	for _, a := range s.Actions {
 		if a.URL != "" {
-			out = append(out, action{Type: "Action.OpenUrl", Title: a.Title, URL: a.URL})
+			out = append(out, action{Type: actionOpenURL, Title: a.Title, URL: a.URL})
 		} else {
-			out = append(out, action{Type: "Action.Submit", Title: a.Title, Data: a.Data})
+			out = append(out, action{Type: actionSubmit, Title: a.Title, Data: a.Data})
 		}
 	}
 	if s.hasOptOut() {
 		topic := strings.TrimSpace(s.Topic)
-		out = append(out, action{Type: "Action.Submit", Title: "Turn off " + topic + " notifications",
-			Data: optOutData(topic)})
+		out = append(out, execute("Turn off "+topic+" notifications", Submit{Action: SubmitOptOut, Topics: []string{topic}}))
 	}
 	return out
 }

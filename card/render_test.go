@@ -101,12 +101,16 @@ func TestRenderGolden(t *testing.T) {
 type renderedCard struct {
 	Version string            `json:"version"`
 	Body    []json.RawMessage `json:"body"`
-	Actions []struct {
-		Type  string          `json:"type"`
-		Title string          `json:"title"`
-		URL   string          `json:"url"`
-		Data  json.RawMessage `json:"data"`
-	} `json:"actions"`
+	Actions []renderedAction  `json:"actions"`
+}
+
+type renderedAction struct {
+	Type     string          `json:"type"`
+	Title    string          `json:"title"`
+	URL      string          `json:"url"`
+	Verb     string          `json:"verb"`
+	Data     json.RawMessage `json:"data"`
+	Fallback *renderedAction `json:"fallback"`
 }
 
 func decodeCard(t *testing.T, att botframework.Attachment) renderedCard {
@@ -129,18 +133,32 @@ func TestRenderOptOut(t *testing.T) {
 	if len(c.Actions) != 2 {
 		t.Fatalf("got %d actions, want the button and the opt-out", len(c.Actions))
 	}
+	if c.Version != "1.5" {
+		t.Errorf("version %q; Action.Execute needs 1.5", c.Version)
+	}
 	opt := c.Actions[1]
-	if opt.Type != "Action.Submit" || opt.Title != "Turn off deploys notifications" {
+	if opt.Type != "Action.Execute" || opt.Verb != card.SubmitOptOut || opt.Title != "Turn off deploys notifications" {
 		t.Errorf("opt-out action = %+v", opt)
 	}
-	// Teams sends the data back as the activity's value; the bot must
-	// recognise it.
-	sub, ok := card.ParseSubmit(opt.Data)
-	if !ok || sub.Action != card.SubmitOptOut || !cmp.Equal(sub.Topics, []string{"deploys"}) {
-		t.Errorf("ParseSubmit(%s) = %+v, %v", opt.Data, sub, ok)
+	fb := opt.Fallback
+	if fb == nil || fb.Type != "Action.Submit" || fb.Title != opt.Title {
+		t.Fatalf("opt-out fallback = %+v, want an Action.Submit with the same title", fb)
 	}
-	if string(opt.Data) != `{"herald":"optout","topics":"deploys"}` {
-		t.Errorf("opt-out data = %s", opt.Data)
+	// Teams sends the data back as the invoke's action data, or (the
+	// fallback) as a message's value; the bot must recognise both alike.
+	for _, tc := range []struct {
+		path, data, want string
+	}{
+		{"execute", string(opt.Data), `{"herald":"optout","topics":"deploys"}`},
+		{"submit fallback", string(fb.Data), `{"verb":"optout","herald":"optout","topics":"deploys"}`},
+	} {
+		if tc.data != tc.want {
+			t.Errorf("%s data = %s, want %s", tc.path, tc.data, tc.want)
+		}
+		sub, ok := card.ParseSubmit(json.RawMessage(tc.data))
+		if !ok || sub.Action != card.SubmitOptOut || !cmp.Equal(sub.Topics, []string{"deploys"}) {
+			t.Errorf("%s: ParseSubmit(%s) = %+v, %v", tc.path, tc.data, sub, ok)
+		}
 	}
 }
 

@@ -1,8 +1,6 @@
 package card
 
-import "encoding/json"
-
-// The SubmitKey values of the topics card's per-topic buttons: Teams sends
+// The SubmitKey values of the topics card's per-topic buttons: the data is
 // {"herald": "topic-on", "topics": "deploys"} when the reader presses
 // "Turn on" next to deploys.
 const (
@@ -14,9 +12,10 @@ const (
 
 // Toggle is one topic of the bot's topics card: a line that shows its
 // state and, unless Button is empty, a button beside it that flips it.
-// Pressing the button sends the bot a message activity whose value
-// [ParseSubmit] reads as a [Submit] with Action [SubmitTopicOff] (when On)
-// or [SubmitTopicOn] and Topics holding the topic.
+// The button is one of Herald's own (an Action.Execute with an
+// Action.Submit fallback); [ParseSubmit] reads its data as a [Submit] with
+// Action [SubmitTopicOff] (when On) or [SubmitTopicOn] and Topics holding
+// the topic.
 type Toggle struct {
 	// Topic is the topic's name.
 	Topic string
@@ -45,16 +44,7 @@ func toggleElement(g Toggle) any {
 			act = SubmitTopicOff
 		}
 		cols = append(cols, column{Type: "Column", Width: "auto", VerticalContentAlignment: "Center",
-			Items: []any{actionSet{Type: "ActionSet", Actions: []action{{Type: "Action.Submit", Title: g.Button, Data: toggleData(act, g.Topic)}}}}})
+			Items: []any{actionSet{Type: "ActionSet", Actions: []action{execute(g.Button, Submit{Action: act, Topics: []string{g.Topic}})}}}})
 	}
 	return columnSet{Type: "ColumnSet", Columns: cols}
-}
-
-// toggleData is the data of a toggle's button.
-func toggleData(act, topic string) json.RawMessage {
-	b, _ := encode(struct {
-		Herald string `json:"herald"`
-		Topics string `json:"topics"`
-	}{act, topic})
-	return b
 }

@@ -84,14 +84,58 @@ func ValidateAdaptiveCard(raw json.RawMessage) error {
 	if body, ok := card["body"]; ok && !isArray(body) {
 		return invalid("body", "must be an array")
 	}
+	var actions []json.RawMessage
 	if raw, ok := card["actions"]; ok {
-		var actions []json.RawMessage
 		if !isArray(raw) || json.Unmarshal(raw, &actions) != nil {
 			return invalid("actions", "must be an array")
 		}
 		if len(actions) > MaxActions {
 			return invalid("actions", "has %d actions; Teams allows at most %d", len(actions), MaxActions)
 		}
+	}
+	return checkUniversalActions(card, actions)
+}
+
+// checkUniversalActions checks a card's refresh (an object whose action is
+// an Action.Execute, and at most MaxRefreshUsers userIds) and that a card
+// with a refresh or a top-level Action.Execute has version 1.5, below which
+// Teams may neither render nor refresh it.
+func checkUniversalActions(card map[string]json.RawMessage, actions []json.RawMessage) error {
+	raw, refresh := card["refresh"]
+	uses := refresh
+	for _, a := range actions {
+		var t struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(a, &t) == nil && t.Type == actionExecute {
+			uses = true
+		}
+	}
+	if refresh {
+		var r struct {
+			Action *struct {
+				Type string `json:"type"`
+			} `json:"action"`
+			UserIDs json.RawMessage `json:"userIds"`
+		}
+		if raw[0] != '{' || json.Unmarshal(raw, &r) != nil {
+			return invalid("refresh", "must be an object with an action and userIds")
+		}
+		if r.Action == nil || r.Action.Type != actionExecute {
+			return invalid("refresh.action", "must be an %s", actionExecute)
+		}
+		var ids []string
+		if r.UserIDs != nil && (!isArray(r.UserIDs) || json.Unmarshal(r.UserIDs, &ids) != nil) {
+			return invalid("refresh.userIds", "must be an array of user ids")
+		}
+		if len(ids) > MaxRefreshUsers {
+			return invalid("refresh.userIds", "has %d user ids; Teams refreshes for at most %d", len(ids), MaxRefreshUsers)
+		}
+	}
+	var v string
+	_ = json.Unmarshal(card["version"], &v)
+	if major, minor, _ := parseVersion(v); uses && (major == maxMajor && minor < maxMinor) {
+		return invalid("version", "%s and refresh need version %s", actionExecute, MaxAdaptiveCardVersion)
 	}
 	return nil
 }

@@ -31,6 +31,16 @@ func cardJSON(version string, actions int) string {
 	return b.String()
 }
 
+// refreshFor is a card whose refresh names n users.
+func refreshFor(n int) string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf(`"29:%d"`, i)
+	}
+	return `{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Execute","verb":"refresh"},"userIds":[` +
+		strings.Join(ids, ",") + `]}}`
+}
+
 func TestValidateAdaptiveCard(t *testing.T) {
 	t.Parallel()
 	// padded makes a valid card of exactly n bytes once compacted.
@@ -74,6 +84,17 @@ func TestValidateAdaptiveCard(t *testing.T) {
 		{"at the size limit", padded(card.MaxCardBytes), "-"},
 		{"over the size limit", padded(card.MaxCardBytes + 1), ""},
 		{"whitespace does not count", strings.Replace(padded(card.MaxCardBytes), ",", ",\n    ", -1), "-"},
+		{"execute at 1.5", `{"type":"AdaptiveCard","version":"1.5","actions":[{"type":"Action.Execute","verb":"ack"}]}`, "-"},
+		{"execute below 1.5", `{"type":"AdaptiveCard","version":"1.4","actions":[{"type":"Action.Execute","verb":"ack"}]}`, "version"},
+		{"refresh", `{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Execute","verb":"refresh"},"userIds":["29:a"]}}`, "-"},
+		{"refresh without userIds", `{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Execute","verb":"refresh"}}}`, "-"},
+		{"refresh below 1.5", `{"type":"AdaptiveCard","version":"1.2","refresh":{"action":{"type":"Action.Execute"}}}`, "version"},
+		{"refresh not an object", `{"type":"AdaptiveCard","version":"1.5","refresh":[]}`, "refresh"},
+		{"refresh with a submit", `{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Submit"}}}`, "refresh.action"},
+		{"refresh without action", `{"type":"AdaptiveCard","version":"1.5","refresh":{"userIds":[]}}`, "refresh.action"},
+		{"refresh userIds not strings", `{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Execute"},"userIds":[1]}}`, "refresh.userIds"},
+		{"refresh for 60", refreshFor(card.MaxRefreshUsers), "-"},
+		{"refresh for 61", refreshFor(card.MaxRefreshUsers + 1), "refresh.userIds"},
 		{"array", `[{"type":"AdaptiveCard","version":"1.5"}]`, ""},
 		{"string", `"AdaptiveCard"`, ""},
 		{"null", `null`, ""},

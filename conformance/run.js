@@ -1,6 +1,7 @@
 'use strict';
-// Conformance suite: Microsoft's SDKs judge the herald emulator, and an
-// independent Teams side judges `herald serve`.
+// Conformance suite: Microsoft's SDKs (botbuilder, the Teams SDK and the
+// Graph client) judge the herald emulator, and an independent Teams side
+// judges `herald serve`.
 //
 // Three emulators are expected to be running (the bot URL is fixed when an
 // emulator starts), posting to the bots this script starts:
@@ -36,6 +37,7 @@ const botbuilderTests = require('./tests/botbuilder');
 const msalTests = require('./tests/msal');
 const teamsTests = require('./tests/teams');
 const heraldServeTests = require('./tests/herald-serve');
+const graphTests = require('./tests/graph');
 
 function env(name) {
   const v = process.env[name];
@@ -73,6 +75,10 @@ async function main() {
   };
   botbuilderTests.register(h, { emulator, getBot: () => need('botbuilder bot', bot) });
   msalTests.register(h, { emulator: msalEmulator, getBot: () => need('botbuilder MSAL bot', msalBot) });
+  // Microsoft's Graph client judges the Graph side of the emulator that
+  // serves https (the client sends tokens and follows links over https
+  // only); the install events go to the MSAL bot.
+  graphTests.register(h, { emulator: msalEmulator, getBot: () => need('botbuilder MSAL bot', msalBot) });
   teamsTests.register(h, { emulator: teamsEmulator, getApp: () => need('teams.apps app', app) });
   // Last: the emulator flags calls to routes Teams does not have and bodies
   // Teams would reject as malformed. Microsoft's SDKs send neither, so any

@@ -301,7 +301,7 @@ func (e *Emulator) updateActivity(c *call) (result, error) {
 		stamp = rec.updatedAt
 	}
 	rec.history = append(rec.history, revision{at: stamp, body: rec.body})
-	rec.body, rec.updatedAt = body, now
+	rec.body, rec.updatedAt, rec.views = body, now, nil
 	return result{http.StatusOK, resourceResponse{ID: rec.id}}, nil
 }
 

@@ -126,16 +126,35 @@ func (e *Emulator) channelToken(now time.Time) string {
 // postToBot POSTs an activity body to the bot with token as bearer and
 // returns the bot's status, or 0 when there is no bot.
 func (e *Emulator) postToBot(ctx context.Context, body []byte, convID, tenantID, token string) (int, error) {
+	ans, err := e.exchange(ctx, body, convID, tenantID, token)
+	return ans.status, err
+}
+
+// maxAnswerBytes bounds the part of a bot's answer that is read.
+const maxAnswerBytes = 1 << 20
+
+// botAnswer is the bot's HTTP answer to a posted activity: its status (0
+// when there is no bot), Content-Type and the first maxAnswerBytes of its
+// body.
+type botAnswer struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+// exchange POSTs an activity body to the bot with token as bearer and
+// returns its answer.
+func (e *Emulator) exchange(ctx context.Context, body []byte, convID, tenantID, token string) (botAnswer, error) {
 	target := e.cfg.BotURL
 	if target == "" {
 		if e.cfg.Deliver == nil {
-			return 0, nil
+			return botAnswer{}, nil
 		}
 		target = "http://127.0.0.1/api/messages"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("post activity: %w", err)
+		return botAnswer{}, fmt.Errorf("post activity: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("User-Agent", "Microsoft-SkypeBotApi (Microsoft-BotFramework 3.0)")
@@ -148,30 +167,35 @@ func (e *Emulator) postToBot(ctx context.Context, body []byte, convID, tenantID,
 		req.RemoteAddr = "127.0.0.1:0"
 		rw := &memoryWriter{header: http.Header{}}
 		e.cfg.Deliver.ServeHTTP(rw, req)
-		return rw.statusCode(), nil
+		return botAnswer{status: rw.statusCode(), contentType: rw.header.Get("Content-Type"), body: rw.body}, nil
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("post activity: %w", err)
+		return botAnswer{}, fmt.Errorf("post activity: %w", err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, nil
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswerBytes))
+	return botAnswer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: data}, nil
 }
 
 // memoryWriter is the ResponseWriter of an in-process delivery.
 type memoryWriter struct {
 	header http.Header
 	status int
+	body   []byte
 }
 
 // Header returns the response header.
 func (m *memoryWriter) Header() http.Header { return m.header }
 
-// Write discards the body.
+// Write keeps the first maxAnswerBytes of the body.
 func (m *memoryWriter) Write(b []byte) (int, error) {
 	if m.status == 0 {
 		m.status = http.StatusOK
+	}
+	if room := maxAnswerBytes - len(m.body); room > 0 {
+		m.body = append(m.body, b[:min(len(b), room)]...)
 	}
 	return len(b), nil
 }

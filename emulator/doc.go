@@ -12,10 +12,18 @@
 //     issues RS256 tokens, MSAL-style OpenID metadata, and the Bot Framework
 //     channel metadata and signing keys (/v1/.well-known/openidconfiguration
 //     and /v1/.well-known/keys, with endorsements);
+//   - Microsoft Graph under BASE+GraphPath ("/graph/v1.0"): users (paged,
+//     delta), groups and their transitive members, the organization and its
+//     verified domains, the app catalog, app installations for users, group
+//     chats and teams (which send the bot the install events), and $batch,
+//     with Graph's tokens, permissions, errors and limits (graph.go);
 //   - a scenario API under /scenario/ (JSON) that creates tenants, users and
-//     teams, installs and uninstalls the bot, sends user messages and sets
-//     faults and limits: each event is posted to the bot as a signed
-//     activity;
+//     teams, installs and uninstalls the bot, sends user messages, presses
+//     cards' Action.Execute buttons and sets faults and limits: each event
+//     is posted to the bot as a signed activity. A button press (or a
+//     card's refresh) is an adaptiveCard/action invoke whose synchronous
+//     answer the emulator checks as Teams reads it; a card answer becomes
+//     that user's view of the message ([Emulator.Execute]);
 //   - a plain web page that shows every conversation the way a person in
 //     Teams would see it.
 //

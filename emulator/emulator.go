@@ -57,9 +57,14 @@ type Config struct {
 	// Logger receives one line per unexpected request and per delivery
 	// failure. Nil means discard.
 	Logger *slog.Logger
-	// RequestLog is how many Connector requests Requests keeps (the newest).
-	// Zero means DefaultRequestLog; negative means none.
+	// RequestLog is how many Connector requests Requests keeps (the newest),
+	// and how many Graph requests GraphRequests keeps. Zero means
+	// DefaultRequestLog; negative means none.
 	RequestLog int
+	// TeamsAppID is the bot's Teams app id (the manifest's id), the
+	// externalId of its app in every tenant's catalog. Empty means the id
+	// `herald manifest` derives from AppID.
+	TeamsAppID string
 }
 
 // Emulator is the local Teams, Bot Framework channel and token endpoint. It
@@ -75,6 +80,13 @@ type Emulator struct {
 	faults  *faultState
 	stats   *stats
 	web     *webTemplates
+
+	// The Graph side (graph.go).
+	graphMux     *http.ServeMux
+	graphStats   *stats
+	graphFaults  *graphFaultState
+	graphLimiter *graphLimiter
+	graphEvents  chan struct{} // bounds the deliveries of Graph install events in flight
 
 	baseMu sync.RWMutex
 	base   string
@@ -133,6 +145,10 @@ func New(cfg Config) *Emulator {
 	e.limiter = newLimiter(cfg.Limits)
 	e.faults = newFaultState()
 	e.stats = newStats(cfg.RequestLog)
+	e.graphStats = newStats(cfg.RequestLog)
+	e.graphFaults = newGraphFaultState()
+	e.graphLimiter = newGraphLimiter()
+	e.graphEvents = make(chan struct{}, 8)
 	e.web = parseTemplates()
 	e.mux = e.routes()
 	go e.batchWorker()

@@ -100,17 +100,27 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "invalid_client", "Invalid client secret provided.", 7000215)
 		return
 	}
-	if !scopeAllowed(r.PostForm.Get("scope")) {
-		fail(http.StatusBadRequest, "invalid_scope", "The provided value for scope "+r.PostForm.Get("scope")+" is not valid: use "+ConnectorAudience+"/.default.", 1002012)
+	resource, ok := scopeResource(r.PostForm.Get("scope"))
+	if !ok {
+		fail(http.StatusBadRequest, "invalid_scope", "The provided value for scope "+r.PostForm.Get("scope")+" is not valid: use "+ConnectorAudience+"/.default or "+GraphAudience+"/.default.", 1002012)
 		return
 	}
 	issuer := "https://sts.windows.net/" + tid + "/"
-	tok := e.keys.signer().sign(jwt.MapClaims{
+	claims := jwt.MapClaims{
 		"aud": ConnectorAudience, "iss": issuer, "idp": issuer,
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(tokenLifetime).Unix(),
 		"appid": e.cfg.AppID, "appidacr": "1", "tid": tid, "ver": "1.0",
 		"oid": e.servicePrincipal(), "sub": e.servicePrincipal(),
-	})
+	}
+	if resource == GraphAudience {
+		if oe := e.graphTokenClaims(tid, claims); oe != nil {
+			e.stats.errorCode(oe.Error)
+			oe.Timestamp = now.UTC().Format("2006-01-02 15:04:05Z")
+			writeJSON(w, http.StatusBadRequest, oe)
+			return
+		}
+	}
+	tok := e.keys.signer().sign(claims)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenResponse{TokenType: "Bearer", ExpiresIn: int(tokenLifetime.Seconds()),
 		ExtExpiresIn: int(tokenLifetime.Seconds()), AccessToken: tok})
@@ -122,22 +132,6 @@ func (e *Emulator) servicePrincipal() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return formatGUID(b)
-}
-
-// scopeAllowed accepts the Bot Framework resource's .default scope, next to
-// the OpenID scopes MSAL may add.
-func scopeAllowed(scope string) bool {
-	found := false
-	for _, s := range strings.Fields(scope) {
-		switch s {
-		case ConnectorAudience + "/.default", ConnectorAudience + "//.default":
-			found = true
-		case "openid", "profile", "offline_access":
-		default:
-			return false
-		}
-	}
-	return found
 }
 
 // handleEntraMetadata serves MSAL-style OpenID metadata:

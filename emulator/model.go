@@ -30,18 +30,20 @@ type world struct {
 	batches     map[string]*batchOp
 	batchQueue  []*batchOp // operations in submission order; the worker's cursor is batchNext
 	batchNext   int
+	directory   graphWorld // the directory as Microsoft Graph shows it
 }
 
 func newWorld() world {
 	return world{
-		ids:      randomIDs(),
-		tenants:  map[string]*tenant{},
-		users:    map[string]*user{},
-		userKeys: map[string]string{},
-		teams:    map[string]*team{},
-		channels: map[string]*team{},
-		convs:    map[string]*conversation{},
-		batches:  map[string]*batchOp{},
+		ids:       randomIDs(),
+		tenants:   map[string]*tenant{},
+		users:     map[string]*user{},
+		userKeys:  map[string]string{},
+		teams:     map[string]*team{},
+		channels:  map[string]*team{},
+		convs:     map[string]*conversation{},
+		batches:   map[string]*batchOp{},
+		directory: newGraphWorld(),
 	}
 }
 
@@ -70,6 +72,7 @@ type user struct {
 	removed                      bool // the user uninstalled the bot from personal scope
 	blocked                      bool // the user blocked the bot
 	synth                        int  // index among generated users, or -1
+	dir                          directoryState
 }
 
 // team is a team; its id is also the id of its General channel.

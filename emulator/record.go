@@ -33,6 +33,7 @@ type record struct {
 	updatedAt time.Time
 	deletedAt time.Time
 	history   []revision
+	views     map[string][]byte // user id → the card the bot answered their action with (invoke.go)
 }
 
 type revision struct {
@@ -67,6 +68,11 @@ type RecordedActivity struct {
 	DeletedAt time.Time `json:"deletedAt,omitzero"` // see Deleted
 	// History holds the versions an update replaced, oldest first.
 	History []Revision `json:"history,omitempty"`
+	// Views are the cards individual users see instead of the message's
+	// own, by user id: the card the bot answered their Action.Execute or
+	// refresh with (Emulator.Execute). An update of the message clears
+	// them.
+	Views map[string]json.RawMessage `json:"views,omitempty"`
 }
 
 // Revision is an earlier version of an updated activity.
@@ -85,6 +91,12 @@ func (r *record) export(convID string) RecordedActivity {
 		UpdatedAt: r.updatedAt, Deleted: !r.deletedAt.IsZero(), DeletedAt: r.deletedAt,
 	}
 	_ = json.Unmarshal(r.body, &out.Activity)
+	for id, v := range r.views {
+		if out.Views == nil {
+			out.Views = map[string]json.RawMessage{}
+		}
+		out.Views[id] = append(json.RawMessage(nil), v...)
+	}
 	for _, h := range r.history {
 		rev := Revision{Time: h.at, Raw: append(json.RawMessage(nil), h.body...)}
 		_ = json.Unmarshal(h.body, &rev.Activity)

@@ -59,6 +59,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("POST "+sc+"/install/groupchat", e.scenario(e.hInstallGroupChat))
 	m.HandleFunc("POST "+sc+"/uninstall/groupchat", e.scenario(e.hUninstallGroupChat))
 	m.HandleFunc("POST "+sc+"/messages", e.scenario(e.hSendMessage))
+	m.HandleFunc("POST "+sc+"/execute", e.scenario(e.hExecute))
 	m.HandleFunc("GET "+sc+"/limits", e.scenario(e.hGetLimits))
 	m.HandleFunc("PUT "+sc+"/limits", e.scenario(e.hPutLimits))
 	m.HandleFunc("GET "+sc+"/faults", e.scenario(e.hGetFaults))
@@ -72,10 +73,12 @@ func (e *Emulator) routes() *http.ServeMux {
 	m.HandleFunc("GET "+sc+"/requests", e.scenario(e.hRequests))
 	m.HandleFunc("GET "+sc+"/counters", e.scenario(e.hCounters))
 	m.HandleFunc("GET "+sc+"/errors", e.scenario(e.hErrors))
+	e.addGraphRoutes(m, sc) // and Microsoft Graph under GraphPath
 
 	// Web page.
 	m.HandleFunc("GET /{$}", e.pageIndex)
 	m.HandleFunc("GET /conversations/{conversationId}", e.pageConversation)
+	m.HandleFunc("POST /conversations/{conversationId}/execute", e.pageExecuteAction)
 	m.HandleFunc("GET /style.css", e.pageStyle)
 	return m
 }

@@ -160,6 +160,10 @@ type UserSpec struct {
 	// empty means "en-US" and "America/Los_Angeles".
 	Locale   string `json:"locale,omitempty"`
 	Timezone string `json:"timezone,omitempty"` // see Locale
+	// Directory is how Entra ID (Microsoft Graph) sees the user: licence,
+	// account state, member or guest. The zero value is a licensed,
+	// enabled member.
+	Directory
 }
 
 // User is a user of the emulator.
@@ -179,12 +183,13 @@ type User struct {
 	Installed   bool `json:"installed"`
 	Uninstalled bool `json:"uninstalled,omitempty"` // see Installed
 	Blocked     bool `json:"blocked,omitempty"`     // see Installed
+	Directory        // licence, account state, member or guest
 }
 
 func (u *user) export() User {
 	return User{ID: u.id, AADObjectID: u.aadObjectID, Name: u.name, GivenName: u.givenName, Surname: u.surname,
 		Email: u.email, UPN: u.upn, TenantID: u.tenantID, Locale: u.locale, Timezone: u.timezone,
-		Installed: u.installed, Uninstalled: u.removed, Blocked: u.blocked}
+		Installed: u.installed, Uninstalled: u.removed, Blocked: u.blocked, Directory: u.dir.export()}
 }
 
 // AddUser adds a user to a tenant.
@@ -234,9 +239,11 @@ func (e *Emulator) addUser(s UserSpec, ids idgen) (*user, error) {
 	given, sur, _ := strings.Cut(s.Name, " ")
 	u := &user{id: s.ID, aadObjectID: strings.ToLower(s.AADObjectID), tenantID: t.id, name: s.Name,
 		givenName: given, surname: sur, email: s.Email, upn: s.UPN,
-		locale: cmpOr(s.Locale, "en-US"), timezone: cmpOr(s.Timezone, "America/Los_Angeles"), synth: -1}
+		locale: cmpOr(s.Locale, "en-US"), timezone: cmpOr(s.Timezone, "America/Los_Angeles"), synth: -1,
+		dir: directoryState{Directory: s.Directory}}
 	e.keep(u)
 	t.users = append(t.users, u.id)
+	e.dirChanged(u, propsAll)
 	return u, nil
 }
 

@@ -16,7 +16,24 @@ type DemoSeed struct {
 	TenantID string `json:"tenantId"` // DemoTenantID
 	Users    []User `json:"users"`    // the 50 users, alice@contoso.com first
 	Teams    []Team `json:"teams"`    // Engineering, Marketing, Sales
+	// Groups are the Entra groups besides the teams': Leadership (four
+	// people) and All Contoso (leadership@… and the three teams' groups,
+	// nested: every demo user once).
+	Groups []Group `json:"groups"`
 }
+
+// demoDirectory are the exceptions of the demo directory, by user index:
+// everyone else is a licensed, enabled member.
+var demoDirectory = map[int]Directory{
+	40: {NoTeamsLicense: true},  // Oskar
+	42: {NoTeamsLicense: true},  // Rafael
+	44: {NoTeamsLicense: true},  // Tomas
+	46: {AccountDisabled: true}, // Vera
+	48: {Guest: true},           // Yusuf, invited from adatum.com
+}
+
+// demoGuestDomain is the home domain of the demo's guest.
+const demoGuestDomain = "adatum.com"
 
 // demoTeams are the demo teams: name, extra channels, and the range of
 // demo users (by index) in it; Alice (user 0) is in every team.
@@ -32,8 +49,12 @@ var demoTeams = [...]struct {
 
 // SeedDemo creates the demo organisation: the Contoso tenant
 // (DemoTenantID), 50 named users (alice@contoso.com, bob@contoso.com, …)
-// and three teams with channels and members. The bot is installed nowhere.
-// Ids are the same in every run. Seeding again returns what exists.
+// and three teams with channels and members, and two Entra groups. The
+// bot is installed nowhere. In the directory (Graph), 45 people are
+// licensed, enabled members; Oskar, Rafael and Tomas have no Teams
+// licence, Vera's account is disabled and Yusuf is a guest
+// (yusuf@adatum.com). Ids are the same in every run. Seeding again
+// returns what exists.
 func (e *Emulator) SeedDemo() DemoSeed {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -51,6 +72,11 @@ func (e *Emulator) SeedDemo() DemoSeed {
 			out.Teams = append(out.Teams, e.exportTeam(tm))
 		}
 	}
+	for _, id := range e.directory.groupOrder {
+		if g := e.directory.groups[id]; g.tenantID == DemoTenantID {
+			out.Groups = append(out.Groups, g.export())
+		}
+	}
 	return out
 }
 
@@ -62,9 +88,13 @@ func (e *Emulator) seedDemoLocked() {
 	var users []string
 	for i, first := range firstNames {
 		last := lastNames[i%len(lastNames)]
-		email := strings.ToLower(first) + "@contoso.com"
-		u, err := e.addUser(UserSpec{TenantID: DemoTenantID, Name: first + " " + last, Email: email,
-			Locale: demoLocales[i%len(demoLocales)].locale, Timezone: demoLocales[i%len(demoLocales)].tz}, ids)
+		spec := UserSpec{TenantID: DemoTenantID, Name: first + " " + last, Email: strings.ToLower(first) + "@contoso.com",
+			Locale: demoLocales[i%len(demoLocales)].locale, Timezone: demoLocales[i%len(demoLocales)].tz, Directory: demoDirectory[i]}
+		if spec.Guest {
+			spec.Email = strings.ToLower(first) + "@" + demoGuestDomain
+			spec.UPN = strings.ReplaceAll(spec.Email, "@", "_") + "#EXT#@" + InitialDomain("contoso.com")
+		}
+		u, err := e.addUser(spec, ids)
 		if err != nil {
 			panic("emulator: seed demo user: " + err.Error())
 		}
@@ -78,6 +108,26 @@ func (e *Emulator) seedDemoLocked() {
 		if _, err := e.addTeam(TeamSpec{TenantID: DemoTenantID, Name: dt.name, Channels: dt.channels, Members: members}, ids); err != nil {
 			panic("emulator: seed demo team: " + err.Error())
 		}
+	}
+	e.seedDemoGroups(users, ids)
+}
+
+// seedDemoGroups adds Leadership (Alice, Frank, Laura, Uma) and All
+// Contoso (Leadership and the teams' groups, nested).
+func (e *Emulator) seedDemoGroups(users []string, ids idgen) {
+	lead, err := e.addGroup(GroupSpec{TenantID: DemoTenantID, Name: "Leadership", Mail: "leadership@contoso.com", Security: true,
+		Members: []string{users[0], users[5], users[11], users[45]}}, ids)
+	if err != nil {
+		panic("emulator: seed demo group: " + err.Error())
+	}
+	members := []string{lead.id}
+	for _, id := range e.teamOrder {
+		if t := e.teams[id]; t.tenantID == DemoTenantID {
+			members = append(members, t.aadGroupID)
+		}
+	}
+	if _, err := e.addGroup(GroupSpec{TenantID: DemoTenantID, Name: "All Contoso", Mail: "everyone@contoso.com", Members: members}, ids); err != nil {
+		panic("emulator: seed demo group: " + err.Error())
 	}
 }
 

@@ -122,6 +122,14 @@ type pageMessage struct {
 	History   []messageText
 	BotStatus int
 	Replies   []*pageMessage
+	Views     []pageView   // cards individual users see instead (invoke answers)
+	Execute   *pageExecute // a form to press the card's Action.Execute buttons
+}
+
+// pageView is the card one user sees in place of a message's card.
+type pageView struct {
+	Who  string
+	Card pageCard
 }
 
 // messageText is a message's text rendered for the page: escaped plain
@@ -178,6 +186,7 @@ func (e *Emulator) pageMessage(a RecordedActivity) *pageMessage {
 	for _, h := range a.History {
 		m.History = append(m.History, renderText(h.Activity.Text, h.Activity.TextFormat))
 	}
+	m.Views, m.Execute = e.pageViews(a.Views), e.executeForm(a)
 	return m
 }
 
@@ -241,6 +250,8 @@ func (e *Emulator) describeEvent(a *botframework.Activity) string {
 		return names(a.MembersRemoved) + " left"
 	case a.EventType() == botframework.EventTeamRenamed && a.Team() != nil:
 		return who + " renamed the team to " + a.Team().Name
+	case a.Type == botframework.TypeInvoke:
+		return invokeLine(who, a)
 	case a.EventType() == botframework.EventChannelCreated && a.ChannelData.Channel != nil:
 		return who + " created the channel " + a.ChannelData.Channel.Name
 	}

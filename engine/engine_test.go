@@ -1,10 +1,10 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +16,7 @@ import (
 	"herald/emulator"
 	"herald/engine"
 	"herald/sqlstore"
+	"herald/sqlstore/sqlstoretest"
 )
 
 // engBundle is an engine wired to a real SQLite store and the emulator.
@@ -25,7 +26,6 @@ type engBundle struct {
 	store  *sqlstore.Store
 	eng    *engine.Engine
 	cfg    engine.Config
-	dsn    string
 	nUsers atomic.Int64
 }
 
@@ -35,27 +35,18 @@ type engOpts struct {
 	retry       engine.RetryPolicy
 	concurrency int
 	node        string
-	dsn         string
+	db          string // sqlstoretest.SQLite (the default) or sqlstoretest.Postgres
 	noStart     bool
 }
 
 func newEngBundle(t *testing.T, o engOpts) *engBundle {
 	t.Helper()
-	ctx := context.Background()
 	emu := emulator.New(emulator.Config{Limits: o.emuLimits})
 	srv := httptest.NewServer(emu)
 	emu.SetBaseURL(srv.URL)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
 	b := &engBundle{emu: emu, srv: srv}
-	b.dsn = o.dsn
-	if b.dsn == "" {
-		b.dsn = "sqlite:" + filepath.Join(t.TempDir(), "herald.db")
-	}
-	st, err := sqlstore.Open(ctx, b.dsn, sqlstore.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlstoretest.Open(t, cmp.Or(o.db, sqlstoretest.SQLite))
 	b.store = st
 	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{
 		AppID: emu.AppID(), AppSecret: emu.AppSecret(), Authority: srv.URL, HTTPClient: srv.Client(),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"herald"
+	"herald/sqlstore/sqlstoretest"
 )
 
 // TestEngineRetryHealsBlocked: Bob blocked the bot, a send failed and
@@ -15,7 +16,16 @@ import (
 // flag stays.
 func TestEngineRetryHealsBlocked(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineRetryHealsBlocked(t, db)
+		})
+	}
+}
+
+func testEngineRetryHealsBlocked(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db})
 	ctx := context.Background()
 	tn := b.tenant(t)
 	us := b.users(t, tn, 2, false)

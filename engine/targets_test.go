@@ -8,6 +8,7 @@ import (
 
 	"herald"
 	"herald/emulator"
+	"herald/sqlstore/sqlstoretest"
 )
 
 // conversation records a conversation reference in the directory.
@@ -44,7 +45,16 @@ func (b *engBundle) requestsTo(conv string) int {
 
 func TestEngineConversationTargets(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineConversationTargets(t, db)
+		})
+	}
+}
+
+func testEngineConversationTargets(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db})
 	ctx := context.Background()
 	tn := b.tenant(t)
 	us := b.users(t, tn, 4, true)
@@ -128,7 +138,16 @@ func TestEngineConversationTargets(t *testing.T) {
 
 func TestEngineGroupChatKeyAndRemoval(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineGroupChatKeyAndRemoval(t, db)
+		})
+	}
+}
+
+func testEngineGroupChatKeyAndRemoval(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db})
 	ctx := context.Background()
 	tn := b.tenant(t)
 	us := b.users(t, tn, 2, true)
@@ -177,7 +196,16 @@ func TestEngineGroupChatKeyAndRemoval(t *testing.T) {
 
 func TestEngineUnseenUser(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineUnseenUser(t, db)
+		})
+	}
+}
+
+func testEngineUnseenUser(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db})
 	ctx := context.Background()
 	known := b.tenant(t)
 	// A tenant the directory has never heard of: the default serviceUrl
@@ -226,7 +254,16 @@ func TestEngineUnseenUser(t *testing.T) {
 
 func TestEngineTeamUninstalledSkips(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineTeamUninstalledSkips(t, db)
+		})
+	}
+}
+
+func testEngineTeamUninstalledSkips(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db})
 	ctx := context.Background()
 	tn := b.tenant(t)
 	us := b.users(t, tn, 4, true)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"herald"
+	"herald/sqlstore/sqlstoretest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -16,7 +17,16 @@ import (
 // started it, and a topic that is not configured only its subscribers.
 func TestEngineTopicDefaults(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{noStart: true})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineTopicDefaults(t, db)
+		})
+	}
+}
+
+func testEngineTopicDefaults(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{noStart: true, db: db})
 	b.cfg.Topics = []herald.Topic{{Name: "deploys"}, {Name: "digest", DefaultOff: true}}
 	b.start(t)
 	tn := b.tenant(t)

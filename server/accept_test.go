@@ -12,6 +12,7 @@ import (
 
 	"herald"
 	"herald/api"
+	"herald/sqlstore/sqlstoretest"
 )
 
 // TestAcceptedReportsExpansion checks the 202 answer to a new
@@ -20,7 +21,16 @@ import (
 // within it however loaded the machine is; nothing depends on its length.
 func TestAcceptedReportsExpansion(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, bundleOpts{acceptWait: 4 * time.Minute})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testAcceptedReportsExpansion(t, db)
+		})
+	}
+}
+
+func testAcceptedReportsExpansion(t *testing.T, db string) {
+	b := newBundle(t, bundleOpts{acceptWait: 4 * time.Minute, db: db})
 	alice, bob := b.user("Alice Accept"), b.user("Bob Accept")
 	if err := b.store.UserSetBlocked(b.ctx, bob.ID, true); err != nil {
 		t.Fatal(err)

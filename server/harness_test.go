@@ -2,13 +2,13 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,6 +22,7 @@ import (
 	"herald/botframework"
 	"herald/emulator"
 	"herald/sqlstore"
+	"herald/sqlstore/sqlstoretest"
 )
 
 // testKey is the bundle's API key.
@@ -47,6 +48,8 @@ type bundleOpts struct {
 	topics  []herald.Topic
 	// acceptWait is Config.AcceptWait (zero: its default).
 	acceptWait time.Duration
+	// db is sqlstoretest.SQLite (the default) or sqlstoretest.Postgres.
+	db string
 }
 
 func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
@@ -68,11 +71,7 @@ func newBundle(t *testing.T, opts ...bundleOpts) *bundle {
 			t.Errorf("emulator saw unexpected requests: %v", err)
 		}
 	})
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "herald.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlstoretest.Open(t, cmp.Or(o.db, sqlstoretest.SQLite))
 	m := NewMetrics()
 	hc := &http.Client{Transport: m.Transport(emuSrv.Client().Transport)}
 	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{AppID: emu.AppID(), AppSecret: emu.AppSecret(), Authority: emuSrv.URL, HTTPClient: hc})

@@ -12,11 +12,21 @@ import (
 
 	"herald"
 	"herald/api"
+	"herald/sqlstore/sqlstoretest"
 )
 
 func TestGetNotificationReasons(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t)
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testGetNotificationReasons(t, db)
+		})
+	}
+}
+
+func testGetNotificationReasons(t *testing.T, db string) {
+	b := newBundle(t, bundleOpts{db: db})
 	p := b.user("Reasoned")
 	tests := []struct {
 		name     string

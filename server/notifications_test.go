@@ -14,6 +14,7 @@ import (
 	"herald"
 	"herald/api"
 	"herald/botframework"
+	"herald/sqlstore/sqlstoretest"
 )
 
 func TestCreateNotificationText(t *testing.T) {
@@ -134,7 +135,16 @@ func TestCreateNotificationStrict(t *testing.T) {
 
 func TestCreateNotificationIdempotency(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t)
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testCreateNotificationIdempotency(t, db)
+		})
+	}
+}
+
+func testCreateNotificationIdempotency(t *testing.T, db string) {
+	b := newBundle(t, bundleOpts{db: db})
 	p := b.user("Idem Potent")
 	body := fmt.Sprintf(`{"audience":%s,"content":{"text":"once"}}`, users(p))
 	send := func(h map[string]string, body string) reply {
@@ -183,7 +193,16 @@ func TestCreateNotificationIdempotency(t *testing.T) {
 // /v1/notifications and checks that none stored anything.
 func TestCreateNotificationRefusals(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, bundleOpts{maxBody: 64 << 10})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testCreateNotificationRefusals(t, db)
+		})
+	}
+}
+
+func testCreateNotificationRefusals(t *testing.T, db string) {
+	b := newBundle(t, bundleOpts{maxBody: 64 << 10, db: db})
 	aud := `"audience":{"users":["someone@contoso.com"]}`
 	tests := []struct {
 		name   string
@@ -213,6 +232,7 @@ func TestCreateNotificationRefusals(t *testing.T) {
 		{"adaptive version", `{` + aud + `,"content":{"adaptiveCard":{"type":"AdaptiveCard","version":"1.6"}}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard.version"},
 		{"adaptive type", `{` + aud + `,"content":{"adaptiveCard":{"type":"HeroCard","version":"1.5"}}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard.type"},
 		{"adaptive not object", `{` + aud + `,"content":{"adaptiveCard":[1]}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard"},
+		{"adaptive refresh", `{` + aud + `,"content":{"adaptiveCard":{"type":"AdaptiveCard","version":"1.5","refresh":{"action":{"type":"Action.Submit"}}}}}`, nil, "", 400, api.CodeInvalid, "content.adaptiveCard.refresh.action"},
 		{"hero button", `{` + aud + `,"content":{"heroCard":{"title":"t","buttons":[{"type":"call","title":"x"}]}}}`, nil, "", 400, api.CodeInvalid, "content.heroCard.buttons[0].type"},
 		{"hero empty", `{` + aud + `,"content":{"heroCard":{}}}`, nil, "", 400, api.CodeInvalid, "content.heroCard.title"},
 		{"structured title", `{` + aud + `,"content":{"structured":{"details":"x"}}}`, nil, "", 400, api.CodeInvalid, "content.structured.title"},

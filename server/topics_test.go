@@ -8,6 +8,7 @@ import (
 
 	"herald"
 	"herald/api"
+	"herald/sqlstore/sqlstoretest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -22,7 +23,16 @@ var testTopics = []herald.Topic{
 // as the OpenAPI document describes them.
 func TestListTopics(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, bundleOpts{topics: testTopics})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testListTopics(t, db)
+		})
+	}
+}
+
+func testListTopics(t *testing.T, db string) {
+	b := newBundle(t, bundleOpts{topics: testTopics, db: db})
 	al, bo, cy := b.user("Al Topics"), b.user("Bo Topics"), b.user("Cy Topics")
 	for _, p := range []struct {
 		user, topic string
@@ -58,7 +68,16 @@ func TestListTopics(t *testing.T) {
 // configured, naming the field, and records nothing.
 func TestUnknownTopicRefused(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, bundleOpts{topics: testTopics})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testUnknownTopicRefused(t, db)
+		})
+	}
+}
+
+func testUnknownTopicRefused(t *testing.T, db string) {
+	b := newBundle(t, bundleOpts{topics: testTopics, db: db})
 	al := b.user("Al Unknown")
 	tests := []struct {
 		name  string

@@ -223,9 +223,22 @@ func (s *Store) ChannelFind(ctx context.Context, teamID, identifier string) (her
 }
 
 // MembershipAdd implements herald.DirectoryStore.
+// A new member of a team that has the bot is reachable through it: their
+// Uninstalled flag is cleared, as a team install clears its members'.
 func (s *Store) MembershipAdd(ctx context.Context, teamID, userID string) error {
-	_, err := s.exec(ctx, `INSERT INTO memberships (team_id, user_id, created_at) VALUES ($1, $2, $3)
-	ON CONFLICT (team_id, user_id) DO NOTHING`, teamID, userID, toMicros(s.now()))
+	now := toMicros(s.now())
+	res, err := s.exec(ctx, `INSERT INTO memberships (team_id, user_id, created_at) VALUES ($1, $2, $3)
+	ON CONFLICT (team_id, user_id) DO NOTHING`, teamID, userID, now)
+	if err != nil {
+		return fmt.Errorf("membership add: %w", s.mapErr(err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return nil // a member already: nothing new to learn
+	}
+	_, err = s.exec(ctx, `UPDATE users SET uninstalled = false, updated_at = $3
+	WHERE id = $2 AND uninstalled = true
+	AND EXISTS (SELECT 1 FROM teams WHERE teams.id = $1 AND teams.installed = true AND teams.deleted = false)`,
+		teamID, userID, now)
 	if err != nil {
 		return fmt.Errorf("membership add: %w", s.mapErr(err))
 	}

@@ -2,55 +2,20 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"herald"
 	"herald/sqlstore"
+	"herald/sqlstore/sqlstoretest"
 	"herald/storetest"
 )
 
 // openSQLite opens a fresh, migrated SQLite store in t.TempDir().
-func openSQLite(t testing.TB) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "herald.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openSQLite(t testing.TB) *sqlstore.Store { return sqlstoretest.Open(t, sqlstoretest.SQLite) }
 
-// openPostgres opens a fresh, migrated store in a new schema of the
-// database named by HERALD_TEST_POSTGRES_URL, dropping the schema at the
-// end; it skips the test when the variable is unset.
-func openPostgres(t testing.TB) *sqlstore.Store {
-	t.Helper()
-	url := os.Getenv("HERALD_TEST_POSTGRES_URL")
-	if url == "" {
-		t.Skip("HERALD_TEST_POSTGRES_URL not set")
-	}
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	schema := "t_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, url, sqlstore.Options{Schema: schema, MaxConns: 4})
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := s.DB().ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		s.Close()
-	})
-	return s
-}
+// openPostgres opens a fresh store in a new schema of the database named by
+// HERALD_TEST_POSTGRES_URL; it skips the test when the variable is unset.
+func openPostgres(t testing.TB) *sqlstore.Store { return sqlstoretest.Open(t, sqlstoretest.Postgres) }
 
 func TestConformanceSQLite(t *testing.T) {
 	t.Parallel()

@@ -11,7 +11,8 @@ import (
 
 // RunHeal runs the part of the suite about flags that follow evidence: a
 // delivered personal message clears Blocked, a team install clears
-// Uninstalled for the team's known members, and nothing else (a group
+// Uninstalled for the team's known members (and joining a team that has
+// the bot, for the one who joins), and nothing else (a group
 // chat's re-add, a roster that drops people, a team uninstall) marks or
 // clears anyone.
 func RunHeal(t *testing.T, open func(t *testing.T) herald.Store) {
@@ -129,6 +130,25 @@ func testHealTeamInstall(t *testing.T, s herald.Store) {
 	}
 	if err := s.TeamSetInstalled(ctx, "19:none@thread.tacv2", true, t0); !errors.Is(err, herald.ErrNotFound) {
 		t.Errorf("install of a missing team: %v, want ErrNotFound", err)
+	}
+	testHealMemberAdded(t, s, team, chat, users[4])
+}
+
+// testHealMemberAdded: someone who joins a team that has the bot is
+// reachable through it; joining a team without it, or a group chat,
+// changes nothing.
+func testHealMemberAdded(t *testing.T, s herald.Store, team, chat, user string) {
+	ctx := context.Background()
+	must(t, s.MembershipAdd(ctx, chat, user))
+	must(t, s.MembershipAdd(ctx, team, user)) // the team was uninstalled above
+	if got := userFlags(t, s, user); got[user] != [2]bool{false, true} {
+		t.Errorf("joined a team without the bot, and a group chat: blocked, uninstalled = %v, want still uninstalled", got[user])
+	}
+	must(t, s.MembershipRemove(ctx, team, user))
+	must(t, s.TeamSetInstalled(ctx, team, true, t0.Add(3*time.Hour)))
+	must(t, s.MembershipAdd(ctx, team, user))
+	if got := userFlags(t, s, user); got[user] != [2]bool{} {
+		t.Errorf("joined a team with the bot: blocked, uninstalled = %v, want reachable", got[user])
 	}
 }
 

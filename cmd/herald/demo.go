@@ -189,6 +189,7 @@ type demo struct {
 	postConv  string // the channel post's conversation and activity
 	postID    string
 	aliceConv string
+	chatID    string // the group chat
 }
 
 // demoStep is one step of the scenario: it returns what it found, or why
@@ -208,9 +209,11 @@ func (d *demo) play(ctx context.Context) error {
 		{"install Herald in team " + d.team.Name, d.installTeam},
 		{"install Herald personally for " + userNames(d.personal), d.installPersonal},
 		{d.joiner.Name + " joins team " + d.team.Name, d.memberJoins},
+		{userNames(d.personal) + " add Herald to their group chat " + groupChatTopic, d.installGroupChat},
 		{"notify every member of " + d.team.Name + " personally (structured card, topic deploys)", d.notifyTeam},
 		{"post in " + d.team.Name + " > General (key demo-release)", d.postChannel},
 		{"update that post in place (same key)", d.updatePost},
+		{"notify the group chat " + groupChatTopic + " by its conversation id", d.notifyGroupChat},
 	}
 	for i, s := range steps {
 		fmt.Fprintf(d.e.stdout, "[%d/%d] %s\n", i+1, len(steps), s.title)
@@ -251,6 +254,9 @@ func (d *demo) printWhereToLook() {
 	fmt.Fprintf(tw, "  %s > General\t%s\n", d.team.Name, d.conversationURL(d.team.ID))
 	if d.aliceConv != "" {
 		fmt.Fprintf(tw, "  %s's chat with Herald\t%s\n", alice.GivenName, d.conversationURL(d.aliceConv))
+	}
+	if d.chatID != "" {
+		fmt.Fprintf(tw, "  group chat %s\t%s\n", groupChatTopic, d.conversationURL(d.chatID))
 	}
 	fmt.Fprintf(tw, "  Herald's API\t%s/v1 (OpenAPI: %s/v1/openapi.json)\n", d.heraldURL, d.heraldURL)
 	fmt.Fprintf(tw, "  API key\t%s\n", key)

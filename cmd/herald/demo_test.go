@@ -48,12 +48,17 @@ func TestDemoOnce(t *testing.T) {
 		t.Fatalf("demo --once: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"[1/6] install Herald in team Engineering",
-		"[4/6] notify every member of Engineering personally",
+		"[1/8] install Herald in team Engineering",
+		"[4/8] Alice, Bob and Carol add Herald to their group chat Launch crew",
+		"ok: the welcome card is in the chat",
+		"[5/8] notify every member of Engineering personally",
 		"ok: 21 delivered; each card is in its member's chat",
-		"[6/6] update that post in place (same key)",
+		"[7/8] update that post in place (same key)",
 		`ok: the same post now says "Deploy of checkout-service 2.4.0: done" (1 earlier version)`,
-		"Scenario passed: 6 of 6 steps",
+		"[8/8] notify the group chat Launch crew by its conversation id",
+		"ok: the card is in the chat",
+		"Scenario passed: 8 of 8 steps",
+		"group chat Launch crew",
 		"Engineering > General",
 		"/conversations/",
 		"-d 'Hello from curl' http://127.0.0.1:",
@@ -64,8 +69,8 @@ func TestDemoOnce(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, "      ok: "); n != 6 {
-		t.Errorf("%d steps ok, want 6:\n%s", n, out)
+	if n := strings.Count(out, "      ok: "); n != 8 {
+		t.Errorf("%d steps ok, want 8:\n%s", n, out)
 	}
 	if strings.Contains(out, "Press Ctrl-C") {
 		t.Errorf("--once waits for Ctrl-C:\n%s", out)
@@ -80,7 +85,7 @@ func TestDemoOnceFailsWhenAStepFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "step 1") {
 		t.Fatalf("demo with a failing step: err = %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "FAILED: ") || !strings.Contains(out, "Scenario failed at step 1 of 6") {
+	if !strings.Contains(out, "FAILED: ") || !strings.Contains(out, "Scenario failed at step 1 of 8") {
 		t.Errorf("output does not report the failure:\n%s", out)
 	}
 }

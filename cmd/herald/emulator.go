@@ -154,6 +154,7 @@ func printEndpoints(w io.Writer, em *emulator.Emulator, f emulatorFlags, seeded 
 	fmt.Fprintf(w, "  login URL:        %s\n", em.LoginURL("botframework.com"))
 	fmt.Fprintf(w, "  OpenID metadata:  %s\n", em.MetadataURL())
 	fmt.Fprintf(w, "  signing keys:     %s\n", em.KeysURL())
+	fmt.Fprintf(w, "  Microsoft Graph:  %s (token scope https://graph.microsoft.com/.default, from the tenant's token URL)\n", em.GraphURL())
 	fmt.Fprintf(w, "  web page:         %s/\n", em.BaseURL())
 	fmt.Fprintf(w, "  scenario API:     %s/scenario/\n", em.BaseURL())
 	fmt.Fprintf(w, "  app id:           %s\n", em.AppID())

@@ -86,11 +86,12 @@ class TeamsSide {
   }
 
   // reachable reports whether the bot may talk to the user in a 1:1 chat:
-  // the user installed it, or shares a team or group chat that has it.
+  // Microsoft's proactive-messaging guide names two ways, the app
+  // installed for the user or a team of theirs that has it; a group chat
+  // with the app is not one of them.
   reachable(user) {
     if (user.personalInstalled) return true;
     for (const t of this.teams.values()) if (t.installed && t.members.includes(user.id)) return true;
-    for (const c of this.chats.values()) if (c.installed && c.members.includes(user.id)) return true;
     return false;
   }
 

@@ -210,22 +210,28 @@ func TestWatchUpdateInPlaceAndOptOut(t *testing.T) {
 	}
 }
 
-// optOutData finds the data of the card's opt-out button.
+// optOutData finds the data of the Action.Submit fallback of the card's
+// opt-out button (an Action.Execute), which a client without Universal
+// Actions sends as a message's value.
 func optOutData(t *testing.T, a emulator.RecordedActivity) json.RawMessage {
 	t.Helper()
 	for _, att := range a.Activity.Attachments {
 		var c struct {
 			Actions []struct {
-				Type string          `json:"type"`
-				Data json.RawMessage `json:"data"`
+				Type     string `json:"type"`
+				Verb     string `json:"verb"`
+				Fallback struct {
+					Type string          `json:"type"`
+					Data json.RawMessage `json:"data"`
+				} `json:"fallback"`
 			} `json:"actions"`
 		}
 		if err := json.Unmarshal(att.Content, &c); err != nil {
 			t.Fatal(err)
 		}
 		for _, act := range c.Actions {
-			if act.Type == "Action.Submit" && bytes.Contains(act.Data, []byte(`"optout"`)) {
-				return act.Data
+			if act.Type == "Action.Execute" && act.Verb == "optout" && act.Fallback.Type == "Action.Submit" {
+				return act.Fallback.Data
 			}
 		}
 	}
