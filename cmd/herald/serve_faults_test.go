@@ -41,7 +41,7 @@ type faultWorld struct {
 func newFaultWorld(t *testing.T, dsn string, recipients int, latency time.Duration, args ...string) *faultWorld {
 	t.Helper()
 	// A guard against hanging only (a loaded machine running -race).
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	w := &faultWorld{t: t, ctx: ctx, dsn: dsn, logs: &lockedBuffer{}}
 	w.emu = emulator.New(emulator.Config{Limits: emulator.Limits{Disabled: true}})
