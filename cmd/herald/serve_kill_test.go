@@ -154,10 +154,13 @@ func getNotification(base, id string) (herald.Notification, error) {
 }
 
 // killStore is the store of one kill test: the DSN herald serve opens, and
-// how the test opens the same database while no herald runs.
+// how the test opens the same database while no herald runs. settle, when
+// set, waits for the database to finish what a killed process had sent it
+// (a PostgreSQL server completes a statement whose client died).
 type killStore struct {
-	dsn  string
-	open func(ctx context.Context) (*sqlstore.Store, error)
+	dsn    string
+	open   func(ctx context.Context) (*sqlstore.Store, error)
+	settle func(ctx context.Context, st *sqlstore.Store) error
 }
 
 // sqliteKillStore is a fresh SQLite file.
@@ -184,6 +187,7 @@ func postgresKillStore(t *testing.T) killStore {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	open := func(ctx context.Context) (*sqlstore.Store, error) {
 		return sqlstore.Open(ctx, base, sqlstore.Options{Schema: schema, MaxConns: 2})
@@ -199,7 +203,21 @@ func postgresKillStore(t *testing.T) killStore {
 			t.Errorf("drop schema: %v", err)
 		}
 	})
-	return killStore{dsn: u.String(), open: open}
+	// The killed process's connections end once their statements have.
+	settle := func(ctx context.Context, st *sqlstore.Store) error {
+		for {
+			var n int
+			if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, schema).Scan(&n); err != nil || n == 0 {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the killed herald's connections are still open: %w", ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	return killStore{dsn: u.String(), open: open, settle: settle}
 }
 
 // callLog counts the Connector calls the emulator is answering, and those
@@ -358,6 +376,13 @@ func (w *killWorld) inspect(id string) (map[int64]flight, map[int64]herald.Deliv
 		w.t.Fatal(err)
 	}
 	defer st.Close()
+	if w.store.settle != nil {
+		ctx, cancel := context.WithTimeout(w.ctx, 2*time.Minute) // a guard only
+		defer cancel()
+		if err := w.store.settle(ctx, st); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 	rows, err := st.DB().QueryContext(w.ctx, `SELECT f.id, f.node, f.started_at, d.user_id FROM inflight f JOIN deliveries d ON d.id = f.id`)
 	if err != nil {
 		w.t.Fatal(err)
