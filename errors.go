@@ -22,6 +22,10 @@ var (
 	// NotificationRequest.Fingerprint). It is not an ErrConflict: the
 	// caller must pick a new key or resend the original request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+	// ErrUnavailable means the store cannot take a write for now: its disk
+	// is full, or the database lacks another resource. Nothing of the
+	// failed call was recorded; the same call may succeed later.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // FieldError is a refusal of one field of a request. Validation that finds

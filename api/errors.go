@@ -37,8 +37,8 @@ const (
 	CodeIdempotencyMismatch = "idempotency_mismatch"
 	// CodeInternal: the server failed; the details are in its logs.
 	CodeInternal = "internal"
-	// CodeUnavailable: the server is not ready (store unreachable or
-	// engine stopped).
+	// CodeUnavailable: the server cannot take the request now (store
+	// unreachable or full, or engine stopped); try again later.
 	CodeUnavailable = "unavailable"
 )
 

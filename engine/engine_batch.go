@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -191,7 +192,10 @@ func (b *batcher) write(ctx context.Context, rs []herald.DeliveryResult, ids []i
 			dropMarks()
 			ids = nil
 		}
-		if try+1 >= isolateAfter && len(rs) > 0 {
+		// A store out of space (herald.ErrUnavailable) refuses every row
+		// alike while an empty write, needing no space, succeeds: an
+		// outage, not a poison row, so the batch is kept whole.
+		if try+1 >= isolateAfter && len(rs) > 0 && !errors.Is(err, herald.ErrUnavailable) {
 			if left, isolated := b.isolate(ctx, rs, all); isolated {
 				return nil, indexSet(left)
 			}

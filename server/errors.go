@@ -26,9 +26,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // writeError renders err as an error body: an *api.Error as it is, the
-// library's sentinels as 400, 404, 409 or 422 (an idempotency key reused
-// with another request), an oversized body as 413, and
-// anything else as 500 with the cause logged but not shown.
+// library's sentinels as 400, 404, 409, 422 (an idempotency key reused
+// with another request) or 503 (the store cannot take writes for now), an
+// oversized body as 413, and anything else as 500 with the cause logged
+// but not shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.apiError(r, err)
 	if e.Status == 0 {
@@ -62,6 +63,10 @@ func (s *Server) apiError(r *http.Request, err error) *api.Error {
 		return &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Message: "not found"}
 	case errors.Is(err, herald.ErrConflict):
 		return &api.Error{Status: http.StatusConflict, Code: api.CodeConflict, Message: "the request conflicts with existing state"}
+	case errors.Is(err, herald.ErrUnavailable):
+		s.log.Error("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return &api.Error{Status: http.StatusServiceUnavailable, Code: api.CodeUnavailable,
+			Message: "the store cannot take this request now (its disk is full); nothing was recorded, try again later"}
 	case r.Context().Err() != nil && errors.Is(err, context.Canceled):
 		s.log.Debug("request cancelled", "method", r.Method, "path", r.URL.Path)
 		return &api.Error{Status: http.StatusServiceUnavailable, Code: api.CodeUnavailable, Message: "the request was cancelled"}

@@ -11,6 +11,8 @@ import (
 	"herald"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Queries are written once, for both dialects: positional "$1" parameters
@@ -93,7 +95,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // mapErr translates driver errors to herald's sentinels at the boundary:
 // no rows → ErrNotFound, unique violation → ErrConflict, closed database →
-// ErrClosed. The original error stays in the chain.
+// ErrClosed, a full disk (SQLITE_FULL, or PostgreSQL's class 53,
+// insufficient resources) → ErrUnavailable. The original error stays in
+// the chain.
 func (s *Store) mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -107,6 +111,11 @@ func (s *Store) mapErr(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("%w: %w", herald.ErrConflict, err)
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) && liteErr.Code()&0xff == sqlite3.SQLITE_FULL ||
+		errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "53") {
+		return fmt.Errorf("%w: %w", herald.ErrUnavailable, err)
 	}
 	if strings.Contains(err.Error(), "UNIQUE constraint failed") {
 		return fmt.Errorf("%w: %w", herald.ErrConflict, err)
