@@ -88,7 +88,7 @@ func (a Audience) problems() []error {
 			msg = fmt.Sprintf("longer than %d bytes", maxIdentifier)
 		case !utf8.ValidString(v):
 			msg = "not UTF-8"
-		case hasControl(v):
+		case HasControl(v):
 			msg = "contains a control character"
 		default:
 			return

@@ -147,7 +147,7 @@ func (r NotificationRequest) Validate() error {
 		switch {
 		case len(f.value) > 512 || !utf8.ValidString(f.value):
 			errs = append(errs, fieldError(f.name, "at most 512 bytes of UTF-8"))
-		case hasControl(f.value):
+		case HasControl(f.value):
 			errs = append(errs, fieldError(f.name, "contains a control character"))
 		}
 	}

@@ -44,9 +44,10 @@ func (r NotificationRequest) IsWelcome() bool {
 		r.Priority == PriorityHigh && r.Topic == "" && r.Key == ""
 }
 
-// hasControl reports whether s holds a control character (C0, DEL or C1):
-// identifiers, keys, topics and titles are one line of printable text.
-func hasControl(s string) bool {
+// HasControl reports whether s holds a control character (C0, DEL or C1):
+// identifiers, keys, topics and titles are one line of printable text, and
+// no store keeps a NUL.
+func HasControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || (r >= 0x7f && r <= 0x9f) }) >= 0
 }
 

@@ -112,8 +112,8 @@ func (s *Server) setPreferences(w http.ResponseWriter, r *http.Request) error {
 		return invalid("preferences", "at most %d changes at once", maxPreferenceChanges)
 	}
 	for i, p := range in.Preferences {
-		if t := strings.TrimSpace(p.Topic); t == "" || len(t) > 512 || !utf8.ValidString(t) {
-			return invalid(fmt.Sprintf("preferences[%d].topic", i), "a topic (or \"*\" for every non-critical topic) of at most 512 bytes is required")
+		if t := strings.TrimSpace(p.Topic); t == "" || len(t) > 512 || !utf8.ValidString(t) || herald.HasControl(t) {
+			return invalid(fmt.Sprintf("preferences[%d].topic", i), "a topic (or \"*\" for every non-critical topic) of at most 512 bytes of printable text is required")
 		}
 	}
 	u, err := s.findUser(r)

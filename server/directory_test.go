@@ -140,6 +140,7 @@ func TestDirectory(t *testing.T) {
 		for body, field := range map[string]string{
 			`{"preferences":[]}`:                         "preferences",
 			`{"preferences":[{"topic":" "}]}`:            "preferences[0].topic",
+			`{"preferences":[{"topic":"a\u0000b"}]}`:     "preferences[0].topic",
 			`{"preferences":[{"topic":"a","out":true}]}`: "preferences[0].out",
 			`{}`: "preferences",
 		} {
