@@ -24,4 +24,5 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 	t.Run("stats", func(t *testing.T) { t.Parallel(); RunStats(t, open) })
 	t.Run("heal", func(t *testing.T) { t.Parallel(); RunHeal(t, open) })
 	t.Run("health", func(t *testing.T) { t.Parallel(); RunHealth(t, open) })
+	t.Run("node", func(t *testing.T) { t.Parallel(); RunNode(t, open) })
 }
