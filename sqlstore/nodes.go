@@ -102,8 +102,12 @@ func (s *Store) claimSQLite(ctx context.Context, p herald.NodeRegisterParams) (b
 // the tables still). With ifNone set, finding none is no refusal:
 // storeInUse returns nil.
 func (s *Store) storeInUse(ctx context.Context, p herald.NodeRegisterParams, ifNone error) error {
+	other := "$1 = $1" // the lock holder may hold the very identity asked for
+	if ifNone != nil {
+		other = "id <> $1" // without a lock, the same identity is the registration's own concern
+	}
 	holder, err := scanNode(s.queryRow(ctx, `SELECT `+nodeCols+` FROM nodes
-		WHERE stopped_at = 0 AND id <> $1 AND expires_at >= $2 ORDER BY beat_at DESC LIMIT 1`, p.ID, toMicros(p.Now)))
+		WHERE stopped_at = 0 AND `+other+` AND expires_at >= $2 ORDER BY beat_at DESC LIMIT 1`, p.ID, toMicros(p.Now)))
 	if errors.Is(err, sql.ErrNoRows) && ifNone != nil {
 		return nil
 	}
