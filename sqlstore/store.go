@@ -4,8 +4,9 @@
 // in the same database (and, on PostgreSQL, the same schema).
 //
 // SQLite runs in WAL mode through one connection, so every statement is
-// serialised and no caller ever sees SQLITE_BUSY; run one Herald process per
-// SQLite file. PostgreSQL suits several processes sharing one database.
+// serialised and no caller ever sees SQLITE_BUSY; one Herald process uses a
+// SQLite file at a time (a lock file beside it refuses a second: see
+// processLock). PostgreSQL suits several processes sharing one database.
 //
 // Timestamps are stored as integer microseconds since the Unix epoch (UTC)
 // in both dialects, so comparisons and ordering behave the same everywhere;
