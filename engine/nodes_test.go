@@ -179,7 +179,7 @@ func startHeldNode(t *testing.T, b *engBundle, st *sqlstore.Store, inFlight int)
 	}
 	t.Cleanup(func() {
 		close(held.release)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = a.Stop(ctx) // its store is closed: the stop cannot write
 	})
