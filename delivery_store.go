@@ -262,6 +262,9 @@ type DeliveryRecoverParams struct {
 	// Node is the caller at its start, when whatever is in flight under
 	// its identity was left by an earlier process with it; empty later.
 	Node string
+	// Self is the caller, running: never taken for lapsed, its deliveries
+	// never settled (unless it is Node too).
+	Self string
 	// StaleBefore applies to nodes that never registered.
 	StaleBefore time.Time
 	Now         time.Time

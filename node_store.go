@@ -26,7 +26,9 @@ type NodeStore interface {
 	// NodeStop ends a node's registration (its deliveries still in flight
 	// may be settled at once) and, on a store one process uses at a time,
 	// lets another process register once none of this one's is running.
-	NodeStop(ctx context.Context, id string, now time.Time) error
+	// With p.StartedAt set, it ends only the registration made then: a
+	// process never ends that of a later one with its identity.
+	NodeStop(ctx context.Context, p NodeStopParams) error
 	// NodeList lists the registrations, by id: running ones and those that
 	// ended in the last days.
 	NodeList(ctx context.Context) ([]Node, error)
@@ -72,6 +74,15 @@ type NodeBeatParams struct {
 	ID      string
 	Now     time.Time
 	Expires time.Time
+}
+
+// NodeStopParams is the input of NodeStop.
+type NodeStopParams struct {
+	ID string
+	// StartedAt is the Now of the registration to end; zero ends
+	// whichever runs under ID.
+	StartedAt time.Time
+	Now       time.Time
 }
 
 // NodeInUseError refuses a registration: a running process holds the

@@ -106,13 +106,16 @@ type Engine struct {
 	rt     runtimes
 	tenSvc sync.Map // tenant id → serviceUrl ("" cached too)
 
-	lifeMu  sync.Mutex
-	state   int // 0 new, 1 started, 2 stopped
-	runCtx  context.Context
-	cancel  context.CancelFunc
-	stopped chan struct{} // closed when Stop begins
-	workers sync.WaitGroup
-	wg      sync.WaitGroup
+	lifeMu sync.Mutex
+	state  int // 0 new, 1 started, 2 stopped
+	// registeredAt is when the node registered (Start, or the heartbeat
+	// registering again): Stop ends that registration only.
+	registeredAt time.Time
+	runCtx       context.Context
+	cancel       context.CancelFunc
+	stopped      chan struct{} // closed when Stop begins
+	workers      sync.WaitGroup
+	wg           sync.WaitGroup
 
 	// slots holds one token per delivery that may be in state sending;
 	// ready holds marked items for the workers.

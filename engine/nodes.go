@@ -56,8 +56,12 @@ func (e *Engine) lapse() time.Duration { return lapseBeats * e.cfg.Heartbeat }
 func (e *Engine) register(ctx context.Context) (herald.NodeRegisterResult, error) {
 	host, _ := os.Hostname()
 	now := e.now()
-	return e.store.NodeRegister(ctx, herald.NodeRegisterParams{ID: e.cfg.NodeID, Host: host, PID: os.Getpid(),
+	res, err := e.store.NodeRegister(ctx, herald.NodeRegisterParams{ID: e.cfg.NodeID, Host: host, PID: os.Getpid(),
 		Now: now, Expires: now.Add(e.lapse())})
+	if err == nil {
+		e.registeredAt = now
+	}
+	return res, err
 }
 
 // unregister ends the node's registration: what it left in flight may be
@@ -65,7 +69,8 @@ func (e *Engine) register(ctx context.Context) (herald.NodeRegisterResult, error
 func (e *Engine) unregister(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopWrite)
 	defer cancel()
-	if err := e.store.NodeStop(ctx, e.cfg.NodeID, e.now()); err != nil {
+	err := e.store.NodeStop(ctx, herald.NodeStopParams{ID: e.cfg.NodeID, StartedAt: e.registeredAt, Now: e.now()})
+	if err != nil {
 		return fmt.Errorf("end node registration: %w", err)
 	}
 	return nil
@@ -114,7 +119,8 @@ func (e *Engine) maintain(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{StaleBefore: e.now().Add(-staleSending), Now: e.now()})
+		res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{Self: e.cfg.NodeID,
+			StaleBefore: e.now().Add(-staleSending), Now: e.now()})
 		if err != nil {
 			e.log.Error("recover deliveries of nodes gone", "err", err)
 			continue

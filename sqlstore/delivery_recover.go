@@ -21,24 +21,25 @@ func (s *Store) DeliveryRecover(ctx context.Context, p herald.DeliveryRecoverPar
 				return s.mapErr(err)
 			}
 		}
-		lapsed, err := s.endLapsed(ctx, tx, p.Now)
+		lapsed, err := s.endLapsed(ctx, tx, p.Self, p.Now)
 		if err != nil {
 			return err
 		}
 		res.Lapsed = lapsed
-		// Flights of the caller's earlier process, of nodes whose
-		// registration ended, and stale ones of nodes that never
-		// registered end here: the call may have reached Teams.
-		const lost = `(($1 <> '' AND node = $1) OR node IN (SELECT id FROM nodes WHERE stopped_at <> 0)
-			OR (started_at < $2 AND node NOT IN (SELECT id FROM nodes)))`
+		// Flights of the caller's earlier process, and but for the
+		// caller's own, those of nodes whose registration ended and stale
+		// ones of nodes that never registered end here: the call may have
+		// reached Teams.
+		const lost = `(($1 <> '' AND node = $1) OR (node <> $3 AND (node IN (SELECT id FROM nodes WHERE stopped_at <> 0)
+			OR (started_at < $2 AND node NOT IN (SELECT id FROM nodes)))))`
 		rows, err := tx.QueryContext(ctx, `UPDATE deliveries SET
 		state = CASE WHEN EXISTS (SELECT 1 FROM notifications n WHERE n.id = deliveries.notification_id AND n.at_least_once)
 			THEN 'pending' ELSE 'uncertain' END,
 		reason = CASE WHEN EXISTS (SELECT 1 FROM notifications n WHERE n.id = deliveries.notification_id AND n.at_least_once)
 			THEN '' ELSE 'interrupted' END,
-		attempts = attempts + 1, next_at = 0, updated_at = $3
+		attempts = attempts + 1, next_at = 0, updated_at = $4
 		WHERE state = 'pending' AND id IN (SELECT id FROM inflight WHERE `+lost+`)
-		RETURNING notification_id, state`, p.Node, toMicros(p.StaleBefore), toMicros(p.Now))
+		RETURNING notification_id, state`, p.Node, toMicros(p.StaleBefore), p.Self, toMicros(p.Now))
 		if err != nil {
 			return s.mapErr(err)
 		}
@@ -62,7 +63,7 @@ func (s *Store) DeliveryRecover(ctx context.Context, p herald.DeliveryRecoverPar
 		if err := rows.Close(); err != nil {
 			return s.mapErr(err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM inflight WHERE `+lost, p.Node, toMicros(p.StaleBefore)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inflight WHERE `+lost, p.Node, toMicros(p.StaleBefore), p.Self); err != nil {
 			return s.mapErr(err)
 		}
 		sort.Strings(res.Notifications)
@@ -74,11 +75,11 @@ func (s *Store) DeliveryRecover(ctx context.Context, p herald.DeliveryRecoverPar
 	return res, nil
 }
 
-// endLapsed ends the registration of every running node whose heartbeat
-// expired before now, and returns their ids in order.
-func (s *Store) endLapsed(ctx context.Context, tx *sql.Tx, now time.Time) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE nodes SET stopped_at = $1 WHERE stopped_at = 0 AND expires_at < $1 RETURNING id`,
-		toMicros(now))
+// endLapsed ends the registration of every running node but self whose
+// heartbeat expired before now, and returns their ids in order.
+func (s *Store) endLapsed(ctx context.Context, tx *sql.Tx, self string, now time.Time) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE nodes SET stopped_at = $1 WHERE stopped_at = 0 AND expires_at < $1 AND id <> $2
+		RETURNING id`, toMicros(now), self)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

@@ -128,13 +128,16 @@ func (s *Store) NodeBeat(ctx context.Context, p herald.NodeBeatParams) error {
 }
 
 // NodeStop implements herald.NodeStore.
-func (s *Store) NodeStop(ctx context.Context, id string, now time.Time) error {
-	_, err := s.exec(ctx, `UPDATE nodes SET stopped_at = $2 WHERE id = $1 AND stopped_at = 0`, id, toMicros(now))
-	if s.dialect == DialectSQLite {
-		err = errors.Join(err, s.proc.remove(id))
-	}
+func (s *Store) NodeStop(ctx context.Context, p herald.NodeStopParams) error {
+	res, err := s.exec(ctx, `UPDATE nodes SET stopped_at = $2 WHERE id = $1 AND stopped_at = 0 AND (CAST($3 AS BIGINT) = 0 OR started_at = $3)`,
+		p.ID, toMicros(p.Now), toMicros(p.StartedAt))
 	if err != nil {
-		return s.nodeErr("node stop", id, err)
+		return s.nodeErr("node stop", p.ID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 && s.dialect == DialectSQLite {
+		if err := s.proc.remove(p.ID); err != nil {
+			return s.nodeErr("node stop", p.ID, err)
+		}
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func TestSQLiteServesOneProcess(t *testing.T) {
 		end  func(t *testing.T, s *sqlstore.Store)
 	}{
 		{"after a stop", func(t *testing.T, s *sqlstore.Store) {
-			if err := s.NodeStop(context.Background(), "web-a", time.Now()); err != nil {
+			if err := s.NodeStop(context.Background(), herald.NodeStopParams{ID: "web-a", Now: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -68,19 +68,27 @@ func testNodeLifecycle(t *testing.T, s herald.Store) {
 	if n := nodeByID(t, s, "web-1"); !n.BeatAt.Equal(t1) || !n.Expires.Equal(t1.Add(lapse)) {
 		t.Fatalf("after a beat: %+v", n)
 	}
-	must(t, s.NodeStop(ctx, "web-1", t1))
+	must(t, s.NodeStop(ctx, herald.NodeStopParams{ID: "web-1", Now: t1}))
 	if n := nodeByID(t, s, "web-1"); !n.StoppedAt.Equal(t1) || n.Running(t1) {
 		t.Fatalf("after stop: %+v", n)
 	}
 	if err := s.NodeBeat(ctx, herald.NodeBeatParams{ID: "web-1", Now: t1, Expires: t1.Add(lapse)}); !errors.Is(err, herald.ErrNotFound) {
 		t.Fatalf("beat after stop: %v, want ErrNotFound", err)
 	}
-	// A stopped identity is taken over.
+	// A stopped identity is taken over; the earlier process's stop does
+	// not end the later one's registration.
 	register(t, s, "web-1", t1)
 	if n := nodeByID(t, s, "web-1"); !n.StoppedAt.IsZero() || !n.StartedAt.Equal(t1) {
 		t.Fatalf("registered again: %+v", n)
 	}
-	must(t, s.NodeStop(ctx, "web-1", t1))
+	must(t, s.NodeStop(ctx, herald.NodeStopParams{ID: "web-1", StartedAt: t0, Now: t1}))
+	if n := nodeByID(t, s, "web-1"); !n.StoppedAt.IsZero() {
+		t.Fatalf("an earlier registration's stop ended the later one: %+v", n)
+	}
+	must(t, s.NodeStop(ctx, herald.NodeStopParams{ID: "web-1", StartedAt: t1, Now: t1}))
+	if n := nodeByID(t, s, "web-1"); n.StoppedAt.IsZero() {
+		t.Fatalf("its own stop left it running: %+v", n)
+	}
 }
 
 func testNodeInUse(t *testing.T, s herald.Store) {
@@ -125,6 +133,7 @@ func testNodeRecover(t *testing.T, s herald.Store) {
 	register(t, s, "web-live", t0)
 	register(t, s, "web-dying", t0)
 	register(t, s, "web-gone", t0)
+	register(t, s, "web-self", t0) // the caller of recovery, late with its beat
 	mark := func(node string, ids ...int64) {
 		t.Helper()
 		got, err := s.DeliveryApply(ctx, herald.DeliveryApplyParams{Mark: ids, Node: node, Now: t0})
@@ -136,7 +145,8 @@ func testNodeRecover(t *testing.T, s herald.Store) {
 	mark("web-live", a[0].ID, b[0].ID)
 	mark("web-dying", a[1].ID, b[1].ID)
 	mark("web-gone", a[2].ID)
-	must(t, s.NodeStop(ctx, "web-gone", t0))
+	mark("web-self", a[3].ID)
+	must(t, s.NodeStop(ctx, herald.NodeStopParams{ID: "web-gone", StartedAt: t0, Now: t0}))
 	// The live node keeps beating; the dying one beat last at t0.
 	t1 := t0.Add(lapse - time.Second)
 	must(t, s.NodeBeat(ctx, herald.NodeBeatParams{ID: "web-live", Now: t1, Expires: t1.Add(lapse)}))
@@ -147,7 +157,7 @@ func testNodeRecover(t *testing.T, s herald.Store) {
 	}
 	t2 := t0.Add(lapse + time.Second)
 	must(t, s.NodeBeat(ctx, herald.NodeBeatParams{ID: "web-live", Now: t2, Expires: t2.Add(lapse)}))
-	res, err = s.DeliveryRecover(ctx, herald.DeliveryRecoverParams{StaleBefore: t2.Add(-10 * time.Minute), Now: t2})
+	res, err = s.DeliveryRecover(ctx, herald.DeliveryRecoverParams{Self: "web-self", StaleBefore: t2.Add(-10 * time.Minute), Now: t2})
 	must(t, err)
 	want := herald.DeliveryRecoverResult{Uncertain: 1, Repending: 1, Notifications: []string{least.ID}, Lapsed: []string{"web-dying"}}
 	if diff := cmp.Diff(want, res); diff != "" {
@@ -160,7 +170,7 @@ func testNodeRecover(t *testing.T, s herald.Store) {
 		}
 		return out
 	}
-	if got, want := states(most.ID), []string{"sending", "uncertain", "uncertain", "pending"}; !cmp.Equal(got, want) {
+	if got, want := states(most.ID), []string{"sending", "uncertain", "uncertain", "sending"}; !cmp.Equal(got, want) {
 		t.Fatalf("at-most-once states = %v, want %v", got, want)
 	}
 	if got, want := states(least.ID), []string{"sending", "pending", "pending", "pending"}; !cmp.Equal(got, want) {
@@ -176,4 +186,10 @@ func testNodeRecover(t *testing.T, s herald.Store) {
 	}
 	register(t, s, "web-dying", t2)
 	mark("web-dying", b[2].ID)
+	// Another node finds the caller's heartbeat lapsed too.
+	res, err = s.DeliveryRecover(ctx, herald.DeliveryRecoverParams{StaleBefore: t2.Add(-10 * time.Minute), Now: t2})
+	must(t, err)
+	if want := (herald.DeliveryRecoverResult{Uncertain: 1, Lapsed: []string{"web-self"}}); !cmp.Equal(want, res) {
+		t.Fatalf("recover by another node = %+v, want %+v", res, want)
+	}
 }
