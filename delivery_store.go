@@ -75,11 +75,15 @@ type DeliveryStore interface {
 	// again with a fresh count of attempts, reopening the notification. It
 	// returns how many it reopened.
 	DeliveryRetry(ctx context.Context, p DeliveryRetryParams) (int, error)
-	// DeliveryRecover settles deliveries left sending by a process that
-	// stopped: those of p.Node, and those of any node marked before
-	// p.StaleBefore, become uncertain (pending again for at-least-once
-	// notifications). It returns the notifications with deliveries made
-	// pending again.
+	// DeliveryRecover settles deliveries left sending by processes that
+	// are gone. First it ends the registration of every running node
+	// whose heartbeat expired before p.Now (NodeStore). Then the
+	// deliveries in flight of p.Node, of nodes whose registration has
+	// ended, and of nodes that never registered (an older Herald) marked
+	// before p.StaleBefore, become uncertain (pending again for
+	// at-least-once notifications); a running node's are left alone. It
+	// returns the notifications with deliveries made pending again and the
+	// nodes found lapsed.
 	DeliveryRecover(ctx context.Context, p DeliveryRecoverParams) (DeliveryRecoverResult, error)
 
 	// MessageFind returns the message sent under key to target (a user id
@@ -255,7 +259,13 @@ type DeliveryRetryParams struct {
 
 // DeliveryRecoverParams is the input of DeliveryRecover.
 type DeliveryRecoverParams struct {
-	Node        string
+	// Node is the caller at its start, when whatever is in flight under
+	// its identity was left by an earlier process with it; empty later.
+	Node string
+	// Self is the caller, running: never taken for lapsed, its deliveries
+	// never settled (unless it is Node too).
+	Self string
+	// StaleBefore applies to nodes that never registered.
 	StaleBefore time.Time
 	Now         time.Time
 }
@@ -266,6 +276,8 @@ type DeliveryRecoverResult struct {
 	Uncertain, Repending int
 	// Notifications have deliveries pending again.
 	Notifications []string
+	// Lapsed are the nodes whose registration this call ended.
+	Lapsed []string
 }
 
 // MessageRef is a message sent under a notification key, kept so later

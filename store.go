@@ -1,7 +1,8 @@
 package herald
 
 // Store is the persistence port of Herald: the directory of everyone the
-// bot can reach and the record of notifications and deliveries. Only this
+// bot can reach, the record of notifications and deliveries, and the
+// processes sharing them. Only this
 // module's drivers (package sqlstore, on SQLite and PostgreSQL) implement
 // it, and every driver passes the shared conformance suite in package
 // storetest; the interface may change between minor releases.
@@ -13,4 +14,5 @@ type Store interface {
 	DeliveryStore
 	StatsStore
 	KeyStore
+	NodeStore
 }

@@ -731,9 +731,14 @@ func (h *harness) restart() {
 
 // restartNode replaces the job runner and the bot with new ones over the
 // same store and node id, as a restarted process: setup (nil: none)
-// registers the bot's follow-ups before its jobs run.
+// registers the bot's follow-ups before its jobs run. The old runner is
+// taken for a process that died: its registration ends, as a restarted
+// process taking the SQLite store's lock ends it.
 func (h *harness) restartNode(setup func(*bot.Bot)) {
 	h.t.Helper()
+	if err := h.store.NodeStop(h.ctx, herald.NodeStopParams{ID: h.eng.NodeID(), Now: time.Now()}); err != nil {
+		h.t.Fatal(err)
+	}
 	h.eng = newJobRunner(h.t, h.store, h.cfg.Connector, h.emu.AppID())
 	h.restart()
 	if setup != nil {

@@ -56,11 +56,21 @@ type Config struct {
 	// SQLite and a fifth on PostgreSQL, as more marks and results share
 	// each commit); it is at least Concurrency.
 	InFlight int
-	// NodeID names this process among those sharing the database (it is
-	// also River's client id): two running processes must not share one,
-	// and a restarted process should keep its own so it can settle what it
-	// left behind at once. Empty means "herald".
+	// NodeID is this process's identity among those sharing the database
+	// (also River's client id). Start registers it, with a heartbeat, and
+	// fails while another live process holds it (on SQLite, while another
+	// process uses the store at all); Stop ends the registration. Empty
+	// means NodeName and a random suffix ("web1-8f3a2c1d"), new for each
+	// engine: what a process leaves in flight is then taken up once its
+	// heartbeat lapses (or at once on SQLite, which one process uses).
 	NodeID string
+	// NodeName begins a NodeID made by New. Empty means "herald".
+	NodeName string
+	// Heartbeat is how often the node renews its registration, and looks
+	// for nodes whose registration lapsed: one not renewed for four beats
+	// is taken for dead, and its deliveries in flight are settled by
+	// whichever node notices first. Zero means 3 s (so 12 s to notice).
+	Heartbeat time.Duration
 	// FetchCooldown is River's fetch cooldown: how soon a queued job can be
 	// picked up. Zero means 10 ms.
 	FetchCooldown time.Duration
@@ -96,13 +106,16 @@ type Engine struct {
 	rt     runtimes
 	tenSvc sync.Map // tenant id → serviceUrl ("" cached too)
 
-	lifeMu  sync.Mutex
-	state   int // 0 new, 1 started, 2 stopped
-	runCtx  context.Context
-	cancel  context.CancelFunc
-	stopped chan struct{} // closed when Stop begins
-	workers sync.WaitGroup
-	wg      sync.WaitGroup
+	lifeMu sync.Mutex
+	state  int // 0 new, 1 started, 2 stopped
+	// registeredAt is when the node registered (Start, or the heartbeat
+	// registering again): Stop ends that registration only.
+	registeredAt time.Time
+	runCtx       context.Context
+	cancel       context.CancelFunc
+	stopped      chan struct{} // closed when Stop begins
+	workers      sync.WaitGroup
+	wg           sync.WaitGroup
 
 	// slots holds one token per delivery that may be in state sending;
 	// ready holds marked items for the workers.
@@ -137,7 +150,6 @@ const (
 	defaultConcurrency = 64
 	senderBudget       = 2 * time.Minute
 	staleSending       = 10 * time.Minute
-	maintenanceEvery   = time.Minute
 )
 
 // New validates cfg and returns a stopped engine.
@@ -193,8 +205,8 @@ func (cfg Config) validate() error {
 	if err := cfg.Limits.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if cfg.Concurrency < 0 || cfg.InFlight < 0 || cfg.Deadline < 0 || cfg.BulkWorkers < 0 || cfg.PriorityWorkers < 0 {
-		errs = append(errs, errors.New("fields Concurrency, InFlight, Deadline and worker counts must not be negative"))
+	if cfg.Concurrency < 0 || cfg.InFlight < 0 || cfg.Deadline < 0 || cfg.BulkWorkers < 0 || cfg.PriorityWorkers < 0 || cfg.Heartbeat < 0 {
+		errs = append(errs, errors.New("fields Concurrency, InFlight, Deadline, Heartbeat and worker counts must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -205,7 +217,10 @@ func (cfg Config) resolved() Config {
 	cfg.Deadline = cmp.Or(cfg.Deadline, defaultDeadline)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, defaultConcurrency)
 	cfg.InFlight = max(cmp.Or(cfg.InFlight, 4*cfg.Concurrency), cfg.Concurrency)
-	cfg.NodeID = cmp.Or(cfg.NodeID, defaultNode)
+	if cfg.NodeID == "" {
+		cfg.NodeID = newNodeID(cfg.NodeName)
+	}
+	cfg.Heartbeat = cmp.Or(cfg.Heartbeat, defaultHeartbeat)
 	cfg.FetchCooldown = cmp.Or(cfg.FetchCooldown, 10*time.Millisecond)
 	cfg.BulkWorkers = cmp.Or(cfg.BulkWorkers, 1000)
 	cfg.PriorityWorkers = cmp.Or(cfg.PriorityWorkers, 100)
@@ -269,21 +284,36 @@ func (p jobRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.policy.Backoff(max(job.Attempt, 1), p.rand()))
 }
 
-// Start settles what a previous run of this node left behind (deliveries
-// left sending become uncertain, or pending again for at-least-once
-// notifications; River jobs it left running become available), starts the
-// job runner and the senders, and makes sure every unfinished notification
-// has its jobs. It returns once work can proceed; the work runs until Stop.
-func (e *Engine) Start(ctx context.Context) error {
+// Start registers the node (refused, with a *herald.NodeInUseError, while
+// another live process holds its identity, or on SQLite the store),
+// settles what nodes gone left behind (deliveries left sending become
+// uncertain, or pending again for at-least-once notifications; River jobs
+// they left running become available), starts the job runner and the
+// senders, and makes sure every unfinished notification has its jobs. It
+// returns once work can proceed; the work runs until Stop.
+func (e *Engine) Start(ctx context.Context) (err error) {
 	e.lifeMu.Lock()
 	defer e.lifeMu.Unlock()
 	if e.state != 0 {
 		return fmt.Errorf("start engine: %w", herald.ErrClosed)
 	}
-	if err := e.recover(ctx); err != nil {
+	reg, err := e.register(ctx)
+	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
 	e.runCtx, e.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	e.wg.Add(1)
+	go func() { defer e.wg.Done(); e.heartbeat(e.runCtx) }()
+	defer func() {
+		if err != nil {
+			e.cancel()
+			e.wg.Wait()
+			err = errors.Join(err, e.unregister(ctx))
+		}
+	}()
+	if err := e.recover(ctx, reg.Exclusive); err != nil {
+		return fmt.Errorf("start engine: %w", err)
+	}
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); e.batch.run(e.runCtx) }()
 	for i := 0; i < e.cfg.Concurrency; i++ {
@@ -305,16 +335,21 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// recover settles what this node's previous process left behind: its
-// deliveries left sending, its River jobs left running, and the tasks an
-// older Herald kept in a table of its own.
-func (e *Engine) recover(ctx context.Context) error {
-	res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{
-		Node: e.cfg.NodeID, StaleBefore: e.now().Add(-staleSending), Now: e.now()})
+// recover settles what nodes gone (and an earlier process with this
+// node's identity) left behind: deliveries left sending, River jobs left
+// running, and the tasks an older Herald kept in a table of its own. On a
+// store this process alone uses (exclusive), every delivery in flight was
+// left by a process gone.
+func (e *Engine) recover(ctx context.Context, exclusive bool) error {
+	stale := e.now().Add(-staleSending)
+	if exclusive {
+		stale = e.now()
+	}
+	res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{Node: e.cfg.NodeID, StaleBefore: stale, Now: e.now()})
 	if err != nil {
 		return err
 	}
-	jobs, err := e.releaseOrphans(ctx)
+	jobs, err := e.releaseOrphans(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -323,7 +358,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		return err
 	}
 	if res.Uncertain+res.Repending+jobs+moved > 0 {
-		e.log.Info("recovered from previous run", "uncertain", res.Uncertain, "repending", res.Repending,
+		e.log.Info("took up the work of nodes gone", "lapsed", res.Lapsed, "uncertain", res.Uncertain, "repending", res.Repending,
 			"jobs", jobs, "legacy_tasks", moved)
 	}
 	return nil
@@ -354,6 +389,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.wgWorkersAndFlush()
 	e.cancel()
+	err = errors.Join(err, e.unregister(ctx))
 	if err != nil {
 		return fmt.Errorf("stop engine: %w", err)
 	}
@@ -378,31 +414,5 @@ func (e *Engine) isStopping() bool {
 		return true
 	default:
 		return false
-	}
-}
-
-// maintain periodically settles deliveries left sending by processes that
-// died (other nodes sharing a PostgreSQL database) and restarts their work.
-func (e *Engine) maintain(ctx context.Context) {
-	t := time.NewTicker(maintenanceEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.stopped:
-			return
-		case <-t.C:
-		}
-		res, err := e.store.DeliveryRecover(ctx, herald.DeliveryRecoverParams{StaleBefore: e.now().Add(-staleSending), Now: e.now()})
-		if err != nil {
-			e.log.Error("recover stale deliveries", "err", err)
-			continue
-		}
-		for _, id := range res.Notifications {
-			if err := e.kickSenders(ctx, id, false); err != nil {
-				e.log.Error("restart senders", "id", id, "err", err)
-			}
-		}
 	}
 }

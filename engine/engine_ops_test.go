@@ -10,6 +10,7 @@ import (
 	"herald"
 	"herald/emulator"
 	"herald/engine"
+	"herald/sqlstore/sqlstoretest"
 )
 
 // team creates a team with the bot installed in the emulator and the
@@ -45,7 +46,16 @@ func (b *engBundle) team(t *testing.T, tenant string, members []user) emulator.T
 
 func TestEngineChannelsUpdateInPlaceAndReplies(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineChannelsUpdateInPlaceAndReplies(t, db)
+		})
+	}
+}
+
+func testEngineChannelsUpdateInPlaceAndReplies(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db})
 	tn := b.tenant(t)
 	us := b.users(t, tn, 3, true)
 	tm := b.team(t, tn, us)
@@ -230,12 +240,21 @@ func TestEngineRetryFailed(t *testing.T) {
 
 func TestEnginePriorityNotStuckBehindBroadcast(t *testing.T) {
 	t.Parallel()
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEnginePriorityNotStuckBehindBroadcast(t, db)
+		})
+	}
+}
+
+func testEnginePriorityNotStuckBehindBroadcast(t *testing.T, db string) {
 	// At 2 calls per second the broadcast to 200 people cannot finish in
 	// less than 100 s, however fast the machine: its deliveries are queued
 	// in the scheduler when the alert arrives. The test asserts the order
 	// Teams saw the calls in, never how long anything took.
 	const people, queuedAtLeast = 200, 150
-	b := newEngBundle(t, engOpts{limits: engine.Limits{TenantRPS: 2}, concurrency: 4})
+	b := newEngBundle(t, engOpts{db: db, limits: engine.Limits{TenantRPS: 2}, concurrency: 4})
 	tn := b.tenant(t)
 	us := b.users(t, tn, people, true)
 	bulk := b.send(t, herald.NotificationRequest{Audience: herald.Audience{Tenants: []string{tn}}, Content: herald.Content{Text: "Quarterly update"}})
@@ -300,7 +319,16 @@ func sendsBefore(reqs []emulator.RequestRecord, conv string, nth int) (int, bool
 
 func TestEngineRestartRecovers(t *testing.T) {
 	t.Parallel()
-	b := newEngBundle(t, engOpts{node: "node-1", noStart: true})
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineRestartRecovers(t, db)
+		})
+	}
+}
+
+func testEngineRestartRecovers(t *testing.T, db string) {
+	b := newEngBundle(t, engOpts{db: db, node: "node-1", noStart: true})
 	ctx := context.Background()
 	tn := b.tenant(t)
 	us := b.users(t, tn, 6, true)
@@ -319,8 +347,13 @@ func TestEngineRestartRecovers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Stage the crash by hand in the store: a notification expanded with
-	// one delivery left sending by node-1 and one pending.
+	// Stage the crash by hand in the store: node-1 ran, and stopped
+	// beating a while ago (killed); a notification expanded with one
+	// delivery left sending by it and one pending.
+	died := time.Now().Add(-time.Minute)
+	if _, err := b.store.NodeRegister(ctx, herald.NodeRegisterParams{ID: "node-1", Host: "h", PID: 1, Now: died, Expires: died.Add(12 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
 	for i, atLeastOnce := range []bool{false, true} {
 		id := []string{"n_crash_most", "n_crash_least"}[i]
 		_, _, err := b.store.NotificationCreate(ctx, herald.Notification{ID: id, State: herald.NotificationSending, CreatedAt: time.Now(), UpdatedAt: time.Now(),

@@ -19,7 +19,8 @@ import (
 	"herald/sqlstore/sqlstoretest"
 )
 
-// engBundle is an engine wired to a real SQLite store and the emulator.
+// engBundle is an engine wired to a real store (SQLite unless told) and
+// the emulator.
 type engBundle struct {
 	emu    *emulator.Emulator
 	srv    *httptest.Server
@@ -35,7 +36,9 @@ type engOpts struct {
 	retry       engine.RetryPolicy
 	concurrency int
 	node        string
-	db          string // sqlstoretest.SQLite (the default) or sqlstoretest.Postgres
+	db          string          // sqlstoretest.SQLite (the default) or sqlstoretest.Postgres
+	store       *sqlstore.Store // a store to use rather than a fresh one on db
+	heartbeat   time.Duration
 	noStart     bool
 }
 
@@ -46,7 +49,10 @@ func newEngBundle(t *testing.T, o engOpts) *engBundle {
 	emu.SetBaseURL(srv.URL)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
 	b := &engBundle{emu: emu, srv: srv}
-	st := sqlstoretest.Open(t, cmp.Or(o.db, sqlstoretest.SQLite))
+	st := o.store
+	if st == nil {
+		st = sqlstoretest.Open(t, cmp.Or(o.db, sqlstoretest.SQLite))
+	}
 	b.store = st
 	tokens, err := botauth.NewTokenSource(botauth.TokenConfig{
 		AppID: emu.AppID(), AppSecret: emu.AppSecret(), Authority: srv.URL, HTTPClient: srv.Client(),
@@ -66,7 +72,7 @@ func newEngBundle(t *testing.T, o engOpts) *engBundle {
 		Store: st, Queue: st.RiverDriver(), Connector: conn,
 		Bot:               botframework.ChannelAccount{ID: emu.BotID(), Name: "Herald"},
 		DefaultServiceURL: emu.ServiceURL(), Limits: o.limits, Retry: retry,
-		Concurrency: o.concurrency, NodeID: o.node,
+		Concurrency: o.concurrency, NodeID: o.node, Heartbeat: o.heartbeat,
 	}
 	if !o.noStart {
 		b.start(t)
@@ -309,10 +315,20 @@ func TestEngineSkipsAndFails(t *testing.T) {
 
 func TestEngineFaults(t *testing.T) {
 	t.Parallel()
+	for _, db := range sqlstoretest.Databases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testEngineFaults(t, db)
+		})
+	}
+}
+
+func testEngineFaults(t *testing.T, db string) {
 	// Teams answers 10% of calls 503, adds latency, and allows the tenant
 	// less than Herald's pacing assumes, so Herald meets 429s too: every
 	// reachable recipient gets exactly one message.
 	b := newEngBundle(t, engOpts{
+		db:          db,
 		emuLimits:   emulator.Limits{TenantRPS: 30},
 		limits:      engine.Limits{TenantRPS: 60},
 		retry:       engine.RetryPolicy{MaxAttempts: 10, BaseDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond},

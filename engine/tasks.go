@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	"herald"
@@ -145,51 +144,6 @@ func (e *Engine) moveLegacyTasks(ctx context.Context) (int, error) {
 		_, err := e.river.InsertManyTx(ctx, tx, params)
 		return err
 	})
-}
-
-// releaseOrphans makes the River jobs that this node's previous process
-// left running available again at once (River's own rescuer would wait
-// for their timeout, and never rescues the engine's senders, which have
-// none). Node ids are unique among live processes, so a job running under
-// this node's id when it starts belongs to no one.
-func (e *Engine) releaseOrphans(ctx context.Context) (int, error) {
-	var ids []int64
-	params := river.NewJobListParams().States(rivertype.JobStateRunning).First(1000)
-	for {
-		res, err := e.river.JobList(ctx, params)
-		if err != nil {
-			return 0, fmt.Errorf("list running jobs: %w", err)
-		}
-		for _, j := range res.Jobs {
-			if n := len(j.AttemptedBy); n > 0 && j.AttemptedBy[n-1] == e.cfg.NodeID {
-				ids = append(ids, j.ID)
-			}
-		}
-		if len(res.Jobs) < 1000 {
-			break
-		}
-		params = params.After(res.LastCursor)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	now := time.Now()
-	errData, err := json.Marshal(rivertype.AttemptError{At: now, Error: "interrupted: the node stopped while the job ran"})
-	if err != nil {
-		return 0, err
-	}
-	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Second)}
-	for _, id := range ids {
-		p.ID = append(p.ID, id)
-		p.Error = append(p.Error, errData)
-		p.FinalizedAt = append(p.FinalizedAt, nil)
-		p.ScheduledAt = append(p.ScheduledAt, now)
-		p.State = append(p.State, string(rivertype.JobStateAvailable))
-	}
-	if _, err := e.river.Driver().GetExecutor().JobRescueMany(ctx, p); err != nil {
-		return 0, fmt.Errorf("release running jobs: %w", err)
-	}
-	return len(ids), nil
 }
 
 // Drain waits until no job is waiting to run now or running (jobs

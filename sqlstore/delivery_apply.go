@@ -198,9 +198,11 @@ func (s *Store) applyQueries() applyQueries {
 	activity_id = excluded.activity_id, tenant_id = excluded.tenant_id, team_id = excluded.team_id,
 	channel_id = excluded.channel_id, service_url = excluded.service_url,
 	notification_id = excluded.notification_id, updated_at = excluded.updated_at`
+	// A node whose registration ended (taken for dead) marks nothing
+	// until it registers again.
 	qMark := `INSERT INTO inflight (id, node, started_at)
 	SELECT d.id, $1, $2 FROM deliveries d
-	WHERE d.state = 'pending' AND d.id IN (` + s.jsonInts("$3") + `)
+	WHERE d.state = 'pending' AND d.id IN (` + s.jsonInts("$3") + `) AND ` + nodeRunning("$1") + `
 	ON CONFLICT (id) DO NOTHING RETURNING id`
 	// A personal message Teams accepted proves its reader no longer blocks
 	// the bot: the result clears the flag (a write only where it is set).
@@ -259,6 +261,7 @@ func (s *Store) applyPostgres(ctx context.Context, p herald.DeliveryApplyParams,
 		INSERT INTO inflight (id, node, started_at)
 		SELECT d.id, $5, $2 FROM deliveries d
 		WHERE d.state = 'pending' AND d.id IN (SELECT CAST(jsonb_array_elements_text(CAST($6 AS jsonb)) AS BIGINT))
+		AND ` + nodeRunning("$5") + `
 		FOR UPDATE OF d
 		ON CONFLICT (id) DO NOTHING
 		RETURNING id

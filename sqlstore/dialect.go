@@ -123,6 +123,14 @@ func (s *Store) mapErr(err error) error {
 	return err
 }
 
+// isDuplicate reports PostgreSQL's refusal to create what exists already
+// (a unique violation in its catalog, or a duplicate schema), as a
+// CREATE … IF NOT EXISTS racing another one may get.
+func isDuplicate(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06")
+}
+
 // toMicros encodes a time for storage: microseconds since the Unix epoch,
 // UTC; the zero time is 0.
 func toMicros(t time.Time) int64 {

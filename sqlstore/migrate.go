@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+
+	"herald"
 
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -62,8 +65,14 @@ func migrations(dialect string) ([]migration, error) {
 // Migrate applies River's migrations and then Herald's pending ones, each
 // Herald migration in its own transaction, recording them in
 // herald_migrations. It is safe to call on an up-to-date schema, and on
-// PostgreSQL concurrent callers serialise on an advisory lock.
-func (s *Store) Migrate(ctx context.Context) error {
+// PostgreSQL concurrent callers (nodes starting together) serialise on one
+// advisory lock held for the whole of it, River's migrations included.
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	unlock, err := s.lockMigrate(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, unlock()) }()
 	rm, err := rivermigrate.New(s.RiverDriver(), &rivermigrate.Config{Logger: s.logger})
 	if err != nil {
 		return fmt.Errorf("river migrator: %w", err)
@@ -88,6 +97,43 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// lockMigrate takes the migration lock. On PostgreSQL it is a session
+// advisory lock on a connection of its own, waiting for another process
+// migrating the same schema (each Herald migration also takes a
+// transaction lock of another key, so a migration never runs twice even if
+// the session is lost midway). On SQLite it is the database's lock file
+// (see processLock): a second process is refused at once, with a
+// *herald.NodeInUseError. The returned function lets it go.
+func (s *Store) lockMigrate(ctx context.Context) (func() error, error) {
+	if s.dialect == DialectSQLite {
+		_, err := s.proc.acquire()
+		switch {
+		case errors.Is(err, errLocked):
+			return nil, fmt.Errorf("migrate: %w", s.storeInUse(ctx, herald.NodeRegisterParams{Now: s.now()}, nil))
+		case err != nil && !errors.Is(err, errNoFileLock):
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		// Kept while a registration of this Store runs.
+		return func() error { return s.proc.remove("") }, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	const key = `hashtext(current_schema() || '.herald_migrate')`
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("lock migrations: %w", err)
+	}
+	return func() error {
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`)
+		if err != nil {
+			err = fmt.Errorf("unlock migrations: %w", err)
+		}
+		return errors.Join(err, conn.Close())
+	}, nil
 }
 
 // apply runs one migration unless it is already recorded.

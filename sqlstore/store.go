@@ -4,8 +4,9 @@
 // in the same database (and, on PostgreSQL, the same schema).
 //
 // SQLite runs in WAL mode through one connection, so every statement is
-// serialised and no caller ever sees SQLITE_BUSY; run one Herald process per
-// SQLite file. PostgreSQL suits several processes sharing one database.
+// serialised and no caller ever sees SQLITE_BUSY; one Herald process uses a
+// SQLite file at a time (a lock file beside it refuses a second: see
+// processLock). PostgreSQL suits several processes sharing one database.
 //
 // Timestamps are stored as integer microseconds since the Unix epoch (UTC)
 // in both dialects, so comparisons and ordering behave the same everywhere;
@@ -52,8 +53,8 @@ type Options struct {
 	// SkipMigrate leaves the schema alone on Open; call Migrate yourself.
 	// Default false: Open migrates Herald's and River's tables.
 	SkipMigrate bool
-	// MaxConns caps open PostgreSQL connections. Default 10. SQLite always
-	// uses exactly one.
+	// MaxConns caps open PostgreSQL connections. Default 10; at least 2.
+	// SQLite always uses exactly one.
 	MaxConns int
 	// Now is the clock used for CreatedAt/UpdatedAt stamps. Default time.Now.
 	Now func() time.Time
@@ -67,6 +68,7 @@ type Store struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	stmts   sync.Map // query → *sql.Stmt
+	proc    processLock
 }
 
 var _ herald.Store = (*Store)(nil)
@@ -94,9 +96,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		s.dialect = DialectSQLite
 		s.db, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+		s.proc.path = sqliteLockPath(dsn)
 	case strings.HasSuffix(dsn, ".db"):
 		s.dialect = DialectSQLite
 		s.db, err = openSQLite(ctx, dsn)
+		s.proc.path = sqliteLockPath(dsn)
 	default:
 		return nil, fmt.Errorf("open store: unsupported dsn (want sqlite:<path>, <path>.db or postgres://…)")
 	}
@@ -158,6 +162,9 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*sql.DB, error
 		boot := stdlib.OpenDB(*cfg.Copy())
 		_, err := boot.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+opts.Schema)
 		boot.Close()
+		if isDuplicate(err) {
+			err = nil // another process created it at the same moment
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create schema: %w", err)
 		}
@@ -168,6 +175,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*sql.DB, error
 	if n <= 0 {
 		n = 10
 	}
+	n = max(n, 2) // Migrate holds one for its lock while it works on another
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -207,7 +215,7 @@ func (s *Store) Close() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	if err := s.db.Close(); err != nil {
+	if err := errors.Join(s.proc.drop(), s.db.Close()); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil

@@ -25,4 +25,5 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 	t.Run("heal", func(t *testing.T) { t.Parallel(); RunHeal(t, open) })
 	t.Run("health", func(t *testing.T) { t.Parallel(); RunHealth(t, open) })
 	t.Run("keys", func(t *testing.T) { t.Parallel(); RunKeys(t, open) })
+	t.Run("node", func(t *testing.T) { t.Parallel(); RunNode(t, open) })
 }

@@ -105,7 +105,7 @@ func (w *benchWorld) addUsers(ctx context.Context, prefix string, tenants, perTe
 func openBenchStore(ctx context.Context, dsn string) (*sqlstore.Store, func(), error) {
 	if strings.HasPrefix(dsn, "sqlite:") {
 		path := strings.TrimPrefix(dsn, "sqlite:")
-		for _, suffix := range []string{"", "-wal", "-shm"} {
+		for _, suffix := range []string{"", "-wal", "-shm", ".lock"} {
 			_ = os.Remove(path + suffix)
 		}
 		st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
@@ -114,7 +114,7 @@ func openBenchStore(ctx context.Context, dsn string) (*sqlstore.Store, func(), e
 		}
 		return st, func() {
 			st.Close()
-			for _, suffix := range []string{"", "-wal", "-shm"} {
+			for _, suffix := range []string{"", "-wal", "-shm", ".lock"} {
 				_ = os.Remove(path + suffix)
 			}
 		}, nil

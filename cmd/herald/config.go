@@ -38,6 +38,7 @@ type serveConfig struct {
 	MetadataURL string
 	APIKeys     []string
 	Node        string
+	NodeID      string
 	Concurrency int
 	TenantRPS   int
 	Pacing      bool
@@ -90,7 +91,7 @@ type serveRaw struct {
 	appID, appSecret, appSecretFile, tenantID, appType, authority        string
 	serviceURL, trusted, emulator, node, concurrency, tenantRPS, pacing  string
 	logLevel, stopTimeout, botName, templates, guideURL, topics, rosters string
-	channels, acceptWait                                                 string
+	channels, acceptWait, nodeID                                         string
 }
 
 // serveOptions lists every setting of `herald serve`, in the order its
@@ -116,7 +117,8 @@ func serveOptions(r *serveRaw) []option {
 		{flag: "guide-url", help: "a guide (http or https) new team members are offered in their welcome", env: []string{"HERALD_GUIDE_URL"}, dest: &r.guideURL},
 		{flag: "topics", help: "notification topics people can stop and start: comma-separated name[:description[:critical|on|off]] (on: everyone gets it until they stop it, the default; off: only those who start it; join flags with +)", env: []string{"HERALD_TOPICS"}, dest: &r.topics},
 		{flag: "roster-refresh", help: "how often each team's roster is fetched again (off: never)", env: []string{"HERALD_ROSTER_REFRESH"}, def: "24h", dest: &r.rosters},
-		{flag: "node", help: "this process's name among those sharing the store (default: host name)", env: []string{"HERALD_NODE"}, dest: &r.node},
+		{flag: "node", help: "this process's name among those sharing the store; its identity is the name and a random suffix, new at each start (default: host name)", env: []string{"HERALD_NODE"}, dest: &r.node},
+		{flag: "node-id", help: "this process's whole identity, used as is instead (a second live process with it is refused)", env: []string{"HERALD_NODE_ID"}, dest: &r.nodeID},
 		{flag: "concurrency", help: "calls to Teams in flight", env: []string{"HERALD_CONCURRENCY"}, def: "64", dest: &r.concurrency},
 		{flag: "tenant-rps", help: "calls per second per tenant (negative: no limit)", env: []string{"HERALD_TENANT_RPS"}, def: "50", dest: &r.tenantRPS},
 		{flag: "pacing", help: "apply Teams' rate limits before calls: on or off", env: []string{"HERALD_PACING"}, def: "on", dest: &r.pacing},
@@ -311,7 +313,7 @@ func validConfigKey(k string) bool {
 func (r serveRaw) resolve() (serveConfig, error) {
 	c := serveConfig{Addr: r.addr, Store: r.store, AppID: strings.TrimSpace(r.appID), AppSecret: r.appSecret,
 		TenantID: strings.TrimSpace(r.tenantID), AppType: r.appType, Authority: r.authority, ServiceURL: r.serviceURL,
-		Emulator: strings.TrimRight(strings.TrimSpace(r.emulator), "/"), Node: r.node, LogLevel: r.logLevel,
+		Emulator: strings.TrimRight(strings.TrimSpace(r.emulator), "/"), Node: r.node, NodeID: strings.TrimSpace(r.nodeID), LogLevel: r.logLevel,
 		BotName: r.botName, WelcomeTemplates: r.templates, GuideURL: r.guideURL}
 	var errs []error
 	if c.Emulator != "" {

@@ -128,13 +128,15 @@ func startHerald(ctx context.Context, cfg serveConfig, ln net.Listener, log *slo
 		DefaultServiceURL: cfg.ServiceURL,
 		Limits:            engine.Limits{TenantRPS: cfg.TenantRPS, Disabled: !cfg.Pacing},
 		Concurrency:       cfg.Concurrency,
-		NodeID:            h.node,
+		NodeName:          h.node,
+		NodeID:            cfg.NodeID,
 		Topics:            cfg.Topics,
 		Logger:            log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	h.node = h.eng.NodeID()
 	if h.bot, err = newServeBot(cfg, conn, h.store, h.eng, log); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
