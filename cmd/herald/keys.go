@@ -54,7 +54,16 @@ func (sf *storeFlags) open(ctx context.Context, fs *flag.FlagSet) (*sqlstore.Sto
 			return nil, usageError{fmt.Sprintf("%s: --store holds a password; put the store's URL in HERALD_STORE instead", fs.Name())}
 		}
 	}
-	st, err := sqlstore.Open(ctx, *sf.dsn, sqlstore.Options{Schema: *sf.schema})
+	opts := sqlstore.Options{Schema: *sf.schema}
+	st, err := sqlstore.Open(ctx, *sf.dsn, opts)
+	var inUse *herald.NodeInUseError
+	if errors.As(err, &inUse) {
+		// A running Herald holds the SQLite store (one process runs the
+		// engine on it) and has migrated it; managing keys needs neither
+		// the migration nor the engine, and SQLite serialises the writes.
+		opts.SkipMigrate = true
+		st, err = sqlstore.Open(ctx, *sf.dsn, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fs.Name(), err)
 	}
