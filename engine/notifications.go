@@ -133,31 +133,8 @@ func (e *Engine) Retry(ctx context.Context, id string, opts herald.RetryOptions)
 // Wait blocks until the notification is completed or cancelled, or ctx
 // ends, and returns it (with counts).
 func (e *Engine) Wait(ctx context.Context, id string) (herald.Notification, error) {
-	for {
-		ch := e.finishedCh()
-		// The state alone is cheap to read; counts are read once at the
-		// end (counting a large notification scans its deliveries).
-		n, err := e.store.NotificationGet(ctx, id)
-		if err != nil {
-			return n, fmt.Errorf("wait for notification: %w", err)
-		}
-		if n.State.Final() {
-			return e.Get(ctx, id)
-		}
-		t := time.NewTimer(time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			got, err := e.Get(context.WithoutCancel(ctx), id)
-			if err != nil {
-				got = n
-			}
-			return got, ctx.Err()
-		case <-ch:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	return e.waitUntil(ctx, id, "wait for notification", e.finishedCh, time.Second,
+		func(n herald.Notification) bool { return n.State.Final() })
 }
 
 // expandedPoll is how often WaitExpanded looks at a notification whose
@@ -170,16 +147,26 @@ const expandedPoll = 100 * time.Millisecond
 // returns the notification with its counts, and ctx's error if ctx ended
 // first. The API answers a new notification with what it returns.
 func (e *Engine) WaitExpanded(ctx context.Context, id string) (herald.Notification, error) {
+	return e.waitUntil(ctx, id, "wait for expansion", e.expandedCh, expandedPoll, func(n herald.Notification) bool {
+		return n.Expanded || n.State.Final() || n.State == herald.NotificationScheduled
+	})
+}
+
+// waitUntil reads the notification's state (cheap; counts are read once at
+// the end, as counting a large notification scans its deliveries) until
+// done says so, woken by wake's channel or every poll, or until ctx ends.
+func (e *Engine) waitUntil(ctx context.Context, id, op string, wake func() <-chan struct{}, poll time.Duration,
+	done func(herald.Notification) bool) (herald.Notification, error) {
 	for {
-		ch := e.expandedCh()
+		ch := wake()
 		n, err := e.store.NotificationGet(ctx, id)
 		if err != nil {
-			return n, fmt.Errorf("wait for expansion: %w", err)
+			return n, fmt.Errorf("%s: %w", op, err)
 		}
-		if n.Expanded || n.State.Final() || n.State == herald.NotificationScheduled {
+		if done(n) {
 			return e.Get(ctx, id)
 		}
-		t := time.NewTimer(expandedPoll)
+		t := time.NewTimer(poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
